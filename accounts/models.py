@@ -1,0 +1,143 @@
+"""Users, the spaces they work in, and their roles there."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+
+
+class User(AbstractUser):
+    """A person, known to Aether by the OpenID Connect ``sub`` of their provider.
+
+    The ``sub`` is the only identity that counts: e-mail and username are copied from the claims at
+    every sign-in and may change. Accounts created with ``createsuperuser`` have no ``sub``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sub = models.CharField(
+        "OIDC subject",
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The provider's stable identifier of this person (the token's sub claim).",
+    )
+    email = models.EmailField("e-mail address", blank=True, db_index=True)
+    full_name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The provider owns names: one full name instead of Django's first/last pair.
+    first_name = None
+    last_name = None
+    date_joined = None
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(sub=""), name="accounts_user_sub_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return (self.full_name.split() or [self.username])[0]
+
+    @property
+    def display_name(self) -> str:
+        """The name shown to people: full name, else the e-mail's local part, else the username."""
+        if self.full_name:
+            return self.full_name
+        if self.email:
+            return self.email.split("@", 1)[0]
+        return self.username
+
+
+class Space(models.Model):
+    """A place where notebooks and agents live: one personal space per user, any number of organizations."""
+
+    class Type(models.TextChoices):
+        PERSONAL = "personal", "Personal"
+        ORGANIZATION = "organization", "Organization"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_spaces")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="spaces")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(type="personal"),
+                name="accounts_space_one_personal_per_user",
+                violation_error_message="This user already has a personal space.",
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=["personal", "organization"]), name="accounts_space_type_valid"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="accounts_space_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_personal(self) -> bool:
+        return self.type == self.Type.PERSONAL
+
+
+class Membership(models.Model):
+    """A user's role in a space."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+        VIEWER = "viewer", "Viewer"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["space__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "space"],
+                name="accounts_membership_unique",
+                violation_error_message="This user is already a member of this space.",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "admin", "member", "viewer"]),
+                name="accounts_membership_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.space} ({self.role})"
+
+    @property
+    def can_write(self) -> bool:
+        return self.role != self.Role.VIEWER
+
+    @property
+    def can_manage_members(self) -> bool:
+        return self.role in {self.Role.OWNER, self.Role.ADMIN}

@@ -1,0 +1,38 @@
+import pytest
+from django.db import IntegrityError
+
+from accounts.models import Space
+from accounts.services import space_create_organization, user_create
+from notebooks.models import Notebook
+from onboarding.services import onboard_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_user_has_at_most_one_personal_space(user):
+    Space.objects.create(type="personal", owner=user, name="One")
+    space_create_organization(owner=user, name="Acme")
+
+    with pytest.raises(IntegrityError):
+        Space.objects.create(type="personal", owner=user, name="Two")
+
+
+def test_a_user_has_at_most_one_onboarding_notebook(user):
+    onboard_user(user=user, trigger="login")
+    space = Space.objects.get(owner=user)
+
+    with pytest.raises(IntegrityError):
+        Notebook.objects.create(space=space, owner=user, name="Another", onboarding_key="onboarding")
+
+
+def test_a_sub_belongs_to_one_user(user):
+    with pytest.raises(IntegrityError):
+        user_create(sub=user.sub, email="someone@example.com")
+
+
+def test_usernames_are_derived_and_made_unique():
+    first = user_create(sub="a", email="sam@example.com")
+    second = user_create(sub="b", email="sam@example.org")
+    third = user_create(sub="c", username="Sam Smith")
+
+    assert (first.username, second.username, third.username) == ("sam", "sam-2", "sam-smith")

@@ -1,0 +1,70 @@
+"""Test-wide fixtures and rules.
+
+Tests marked ``postgres`` need PostgreSQL (row locks across connections, statement timeouts). On
+another database they are skipped on a developer's machine, and fail in CI (``CI=true``), where
+every test must run.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+from accounts.models import User
+from accounts.services import user_create
+from onboarding.blueprints import blueprint_create_version
+from onboarding.defaults import default_blueprint_spec
+from onboarding.models import Blueprint
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(autouse=True)
+def _require_postgres(request):
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    if connection.vendor == "postgresql":
+        return
+    message = f"needs PostgreSQL (DATABASE_URL); the database here is {connection.vendor}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _default_blueprint(request):
+    """Transactional tests flush the database, data migrations included: put the blueprint back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction")
+    if not (transactional or {"transactional_db", "live_server"} & set(request.fixturenames)):
+        return
+    request.getfixturevalue("transactional_db")
+    if not Blueprint.objects.exists():
+        fields, documents = default_blueprint_spec()
+        blueprint_create_version(fields=fields, documents=documents, change_note="Default blueprint")
+
+
+@pytest.fixture
+def make_user(db):
+    """Create users as sign-in would: with a ``sub``, e-mail, username and full name."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: object) -> User:
+        number = next(counter)
+        fields.setdefault("sub", f"test-sub-{number}-{os.urandom(3).hex()}")
+        fields.setdefault("email", f"user{number}@example.com")
+        fields.setdefault("full_name", f"Test User {number}")
+        return user_create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> User:
+    return make_user(full_name="Ada Lovelace", email="ada@example.com")
