@@ -1,0 +1,253 @@
+"""What new users receive (the blueprint), each user's onboarding state, and the record of every run."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from notebooks.models import Agent, Notebook
+from notebooks.validators import validate_tags
+
+STEP_NAMES = ("personal_space", "notebook", "documents", "agent")
+
+
+def validate_space_name_template(value: str) -> None:
+    """The personal space's name is a template with exactly the ``{name}`` placeholder."""
+    try:
+        rendered = value.format(name="Ada")
+    except (KeyError, IndexError, ValueError):
+        raise ValidationError(
+            "Use {name} for the user's name; no other placeholders or braces.", code="invalid"
+        ) from None
+    if "{name}" not in value or not rendered.strip():
+        raise ValidationError("The template must contain {name}.", code="invalid")
+
+
+class Blueprint(models.Model):
+    """One version of what every new user receives.
+
+    Versions are never edited: a change is saved as a new version, so every run can say which
+    content it used and older versions stay readable. The highest version is the current one.
+    """
+
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    space_name_template = models.CharField(
+        max_length=200,
+        default="{name}'s Personal Space",
+        validators=[validate_space_name_template],
+        help_text="Name of the personal space; {name} is replaced by the user's name.",
+    )
+    notebook_name = models.CharField(max_length=200)
+    notebook_description = models.TextField(blank=True)
+    notebook_tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
+    notebook_visibility = models.CharField(
+        max_length=20, choices=Notebook.Visibility.choices, default=Notebook.Visibility.PRIVATE
+    )
+    agent_name = models.CharField(max_length=200)
+    agent_description = models.TextField(blank=True)
+    agent_type = models.CharField(max_length=20, choices=Agent.Type.choices, default=Agent.Type.QA)
+    agent_model = models.CharField(max_length=100, default="gpt-4")
+    agent_temperature = models.FloatField(
+        default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)]
+    )
+    agent_max_tokens = models.PositiveIntegerField(
+        default=2000, validators=[MinValueValidator(1), MaxValueValidator(128_000)]
+    )
+    agent_system_prompt = models.TextField(blank=True)
+    agent_tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
+    change_note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        get_latest_by = "version"
+        constraints = [
+            models.CheckConstraint(condition=~Q(notebook_name=""), name="onboarding_blueprint_notebook_name"),
+            models.CheckConstraint(condition=~Q(agent_name=""), name="onboarding_blueprint_agent_name"),
+            models.CheckConstraint(
+                condition=Q(agent_type__in=["qa", "conversational", "producer"]),
+                name="onboarding_blueprint_agent_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Blueprint v{self.version}"
+
+
+class BlueprintDocument(models.Model):
+    """A sample document of a blueprint version; ``key`` stays the same across versions."""
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.CASCADE, related_name="documents")
+    key = models.SlugField(
+        max_length=100,
+        help_text="Stable identifier: the document a user received is recognised by it after a rename.",
+    )
+    name = models.CharField(max_length=255)
+    content = models.TextField()
+    order = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["blueprint", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["blueprint", "key"], name="onboarding_blueprintdoc_key"),
+            models.UniqueConstraint(fields=["blueprint", "name"], name="onboarding_blueprintdoc_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="onboarding_blueprintdoc_name_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OnboardingStatus(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class UserOnboarding(models.Model):
+    """A user's onboarding state and links to what onboarding created for them.
+
+    The row is also the lock: a run holds it with ``SELECT … FOR UPDATE`` for its whole
+    transaction, so concurrent runs for one user, from any number of processes, run one at a time.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="onboarding",
+    )
+    status = models.CharField(
+        max_length=20, choices=OnboardingStatus.choices, default=OnboardingStatus.NOT_STARTED
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    blueprint_version = models.PositiveIntegerField(null=True, blank=True)
+    space = models.ForeignKey(
+        "accounts.Space", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notebook = models.ForeignKey(
+        "notebooks.Notebook", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    agent = models.ForeignKey(
+        "notebooks.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "user onboarding"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["not_started", "running", "completed", "failed"]),
+                name="onboarding_useronboarding_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_status_display()}"
+
+
+class OnboardingRun(models.Model):
+    """One attempt to onboard a user, kept even when its resources were rolled back."""
+
+    class Trigger(models.TextChoices):
+        LOGIN = "login", "Browser sign-in"
+        API = "api", "API bearer token"
+        RETRY = "retry", "Retry by the user"
+        ADMIN = "admin", "Admin action"
+        COMMAND = "command", "Management command"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (already completed)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_runs"
+    )
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    forced = models.BooleanField(default=False)
+    blueprint_version = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    failed_step = models.CharField(max_length=30, blank=True)
+    error = models.TextField(blank=True)
+    created = models.JSONField(default=dict, blank=True, help_text="How many resources each step created.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff user or user who started the run, when not the sign-in itself.",
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["user", "-started_at"], name="onboarding_run_user_started"),
+            models.Index(fields=["status", "-started_at"], name="onboarding_run_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trigger__in=["login", "api", "retry", "admin", "command"]),
+                name="onboarding_run_trigger_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "completed", "failed", "skipped"]),
+                name="onboarding_run_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} run for {self.user} ({self.status})"
+
+
+class OnboardingStep(models.Model):
+    """One of a run's four steps."""
+
+    class Name(models.TextChoices):
+        PERSONAL_SPACE = "personal_space", "Personal space"
+        NOTEBOOK = "notebook", "Notebook"
+        DOCUMENTS = "documents", "Documents"
+        AGENT = "agent", "Agent"
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        ROLLED_BACK = "rolled_back", "Rolled back"
+        NOT_RUN = "not_run", "Not run"
+
+    run = models.ForeignKey(OnboardingRun, on_delete=models.CASCADE, related_name="steps")
+    name = models.CharField(max_length=30, choices=Name.choices)
+    position = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name"], name="onboarding_step_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_name_display()}: {self.get_status_display()}"

@@ -1,0 +1,101 @@
+"""Reads about onboarding: the current blueprint, what a user received, and what is still missing."""
+
+from dataclasses import dataclass, field
+
+from accounts.models import Space, User
+from notebooks.models import Agent, Document, Notebook
+from onboarding.models import Blueprint, OnboardingRun, UserOnboarding
+
+# Resources created by onboarding carry these keys, so a later run recognises them after a rename.
+NOTEBOOK_KEY = "onboarding"
+AGENT_KEY = "onboarding"
+
+
+def blueprint_current() -> Blueprint | None:
+    """The newest blueprint version with its documents, or ``None`` when there is none."""
+    return Blueprint.objects.prefetch_related("documents").order_by("-version").first()
+
+
+def personal_space_of(user: User) -> Space | None:
+    return Space.objects.filter(owner=user, type=Space.Type.PERSONAL).first()
+
+
+def onboarding_notebook_of(user: User) -> Notebook | None:
+    return Notebook.objects.filter(owner=user, onboarding_key=NOTEBOOK_KEY).first()
+
+
+def onboarding_agent_of(user: User) -> Agent | None:
+    return Agent.objects.filter(owner=user, onboarding_key=AGENT_KEY).first()
+
+
+def sample_document_keys(notebook: Notebook, keys: list[str]) -> set[str]:
+    """Which of the blueprint's document keys the notebook already holds (one query)."""
+    return set(
+        Document.objects.filter(notebook=notebook, onboarding_key__in=keys).values_list(
+            "onboarding_key", flat=True
+        )
+    )
+
+
+def onboarding_state_of(user: User) -> UserOnboarding:
+    """The user's onboarding state, unsaved and ``not_started`` when nothing ran yet."""
+    state = UserOnboarding.objects.select_related("space", "notebook", "agent").filter(user=user).first()
+    return state or UserOnboarding(user=user)
+
+
+def onboarding_last_run(user: User) -> OnboardingRun | None:
+    return OnboardingRun.objects.filter(user=user).prefetch_related("steps").order_by("-started_at").first()
+
+
+def onboarding_document_ids(state: UserOnboarding) -> list:
+    if state.notebook_id is None:
+        return []
+    return list(
+        Document.objects.filter(notebook_id=state.notebook_id, onboarding_key__isnull=False)
+        .order_by("created_at", "name")
+        .values_list("id", flat=True)
+    )
+
+
+@dataclass
+class OnboardingPlan:
+    """What a run would create for a user now; empty lists mean nothing is missing."""
+
+    blueprint_version: int | None
+    personal_space: list[str] = field(default_factory=list)
+    notebook: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    agent: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.personal_space or self.notebook or self.documents or self.agent)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "personal_space": self.personal_space,
+            "notebook": self.notebook,
+            "documents": self.documents,
+            "agent": self.agent,
+        }
+
+
+def onboarding_plan(user: User, blueprint: Blueprint | None = None) -> OnboardingPlan:
+    """Name what a forced run would create for ``user``, without changing anything."""
+    blueprint = blueprint or blueprint_current()
+    if blueprint is None:
+        return OnboardingPlan(blueprint_version=None)
+    plan = OnboardingPlan(blueprint_version=blueprint.version)
+    if personal_space_of(user) is None:
+        plan.personal_space.append(blueprint.space_name_template.format(name=user.display_name))
+    notebook = onboarding_notebook_of(user)
+    documents = list(blueprint.documents.all())
+    if notebook is None:
+        plan.notebook.append(blueprint.notebook_name)
+        plan.documents.extend(document.name for document in documents)
+    else:
+        present = sample_document_keys(notebook, [document.key for document in documents])
+        plan.documents.extend(d.name for d in documents if d.key not in present)
+    if onboarding_agent_of(user) is None:
+        plan.agent.append(blueprint.agent_name)
+    return plan

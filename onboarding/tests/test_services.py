@@ -1,0 +1,236 @@
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Membership, Space
+from notebooks.models import Agent, Document, Notebook
+from onboarding import services
+from onboarding.blueprints import blueprint_as_input, blueprint_create_version
+from onboarding.models import STEP_NAMES, OnboardingRun, OnboardingStatus, UserOnboarding
+from onboarding.selectors import blueprint_current
+from onboarding.services import onboard_user
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE_NAMES = ["Welcome to Aether.txt", "Quick Start Guide.txt", "Sample FAQ.txt"]
+
+
+def resource_counts(user) -> dict[str, int]:
+    return {
+        "spaces": Space.objects.filter(owner=user).count(),
+        "memberships": Membership.objects.filter(user=user).count(),
+        "notebooks": Notebook.objects.filter(owner=user).count(),
+        "documents": Document.objects.filter(notebook__owner=user).count(),
+        "agents": Agent.objects.filter(owner=user).count(),
+    }
+
+
+ONE_OF_EACH = {"spaces": 1, "memberships": 1, "notebooks": 1, "documents": 3, "agents": 1}
+NOTHING = {"spaces": 0, "memberships": 0, "notebooks": 0, "documents": 0, "agents": 0}
+
+
+def test_first_run_creates_exactly_what_the_blueprint_lists(user):
+    run = onboard_user(user=user, trigger=OnboardingRun.Trigger.LOGIN)
+
+    assert resource_counts(user) == ONE_OF_EACH
+    space = Space.objects.get(owner=user)
+    assert (space.name, space.type) == ("Ada Lovelace's Personal Space", "personal")
+    assert Membership.objects.get(user=user).role == "owner"
+    notebook = Notebook.objects.get(owner=user)
+    assert notebook.name == "Getting Started"
+    assert notebook.space == space
+    assert notebook.description.startswith("Welcome to Aether! This is your first notebook")
+    assert notebook.tags == ["welcome", "getting-started", "onboarding"]
+    assert notebook.visibility == "private"
+    documents = list(notebook.documents.order_by("metadata__order"))
+    assert [d.name for d in documents] == SAMPLE_NAMES
+    assert [d.metadata for d in documents] == [
+        {"source": "onboarding", "is_sample": True, "order": n} for n in (1, 2, 3)
+    ]
+    assert documents[0].content.splitlines()[0] == "Welcome to Aether, your knowledge workspace."
+    assert [len(d.content.splitlines()) for d in documents] == [41, 41, 68]
+    assert all(d.size_bytes == len(d.content.encode()) and d.mime_type == "text/plain" for d in documents)
+    agent = Agent.objects.get(owner=user)
+    assert (agent.name, agent.type, agent.model, agent.temperature, agent.max_tokens) == (
+        "Personal Assistant",
+        "qa",
+        "gpt-4",
+        0.7,
+        2000,
+    )
+    assert list(agent.knowledge_notebooks.all()) == [notebook]
+    assert agent.tags == ["default", "personal-assistant", "onboarding"]
+
+    state = UserOnboarding.objects.get(user=user)
+    assert state.status == OnboardingStatus.COMPLETED
+    assert (state.space, state.notebook, state.agent) == (space, notebook, agent)
+    assert state.blueprint_version == blueprint_current().version
+    assert state.attempts == 1
+    run.refresh_from_db()
+    assert run.status == "completed"
+    assert run.created == {"personal_space": 1, "notebook": 1, "documents": 3, "agent": 1}
+    assert [(s.name, s.status) for s in run.steps.all()] == [(n, "succeeded") for n in STEP_NAMES]
+    assert all(s.duration_ms is not None for s in run.steps.all())
+    assert run.duration_ms is not None and run.finished_at >= run.started_at
+
+
+def test_running_again_changes_nothing(user):
+    onboard_user(user=user, trigger="login")
+    before = {d.pk: d.updated_at for d in Document.objects.filter(notebook__owner=user)}
+
+    skipped = onboard_user(user=user, trigger="login")
+    forced = onboard_user(user=user, trigger="admin", force=True)
+
+    assert skipped.status == "skipped"
+    assert forced.status == "completed"
+    assert forced.created == {"personal_space": 0, "notebook": 0, "documents": 0, "agent": 0}
+    assert resource_counts(user) == ONE_OF_EACH
+    assert {d.pk: d.updated_at for d in Document.objects.filter(notebook__owner=user)} == before
+
+
+def test_forced_run_restores_only_the_deleted_sample_document(user):
+    onboard_user(user=user, trigger="login")
+    notebook = Notebook.objects.get(owner=user)
+    Document.objects.filter(notebook=notebook, name="Quick Start Guide.txt").delete()
+    kept = set(Document.objects.filter(notebook=notebook).values_list("pk", flat=True))
+
+    run = onboard_user(user=user, trigger="admin", force=True)
+
+    assert run.created == {"personal_space": 0, "notebook": 0, "documents": 1, "agent": 0}
+    documents = Document.objects.filter(notebook=notebook)
+    assert sorted(d.name for d in documents) == sorted(SAMPLE_NAMES)
+    assert kept < set(documents.values_list("pk", flat=True))
+
+
+def test_renamed_resources_are_recognised_and_left_as_the_user_made_them(user):
+    onboard_user(user=user, trigger="login")
+    Notebook.objects.filter(owner=user).update(name="My notes", description="Mine now")
+    Document.objects.filter(notebook__owner=user, name="Sample FAQ.txt").update(
+        name="FAQ (edited).txt", content="my own words"
+    )
+    Agent.objects.filter(owner=user).update(name="Helper", temperature=0.1)
+
+    onboard_user(user=user, trigger="admin", force=True)
+
+    assert resource_counts(user) == ONE_OF_EACH
+    assert Notebook.objects.get(owner=user).name == "My notes"
+    assert Document.objects.get(notebook__owner=user, name="FAQ (edited).txt").content == "my own words"
+    assert Agent.objects.get(owner=user).temperature == 0.1
+
+
+@pytest.mark.parametrize("step_name", STEP_NAMES)
+def test_failure_in_a_step_rolls_back_the_run_and_a_later_run_succeeds(
+    user, fail_step, monkeypatch, step_name
+):
+    fail_step(step_name)
+
+    run = onboard_user(user=user, trigger="login")
+
+    assert resource_counts(user) == NOTHING
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.failed_step == step_name
+    assert run.error == f"RuntimeError: injected failure in {step_name}"
+    statuses = {s.name: s.status for s in run.steps.all()}
+    position = STEP_NAMES.index(step_name)
+    assert statuses[step_name] == "failed"
+    assert all(statuses[name] == "rolled_back" for name in STEP_NAMES[:position])
+    assert all(statuses[name] == "not_run" for name in STEP_NAMES[position + 1 :])
+    state = UserOnboarding.objects.get(user=user)
+    assert state.status == "failed"
+    assert state.last_error == f"{step_name}: RuntimeError: injected failure in {step_name}"
+
+    monkeypatch.undo()  # the fault is gone
+    retried = onboard_user(user=user, trigger="retry")
+
+    assert retried.status == "completed"
+    assert resource_counts(user) == ONE_OF_EACH
+    assert UserOnboarding.objects.get(user=user).attempts == 2
+
+
+def test_run_slower_than_the_timeout_fails_and_keeps_nothing(user, settings, monkeypatch):
+    settings.ONBOARDING_TIMEOUT_SECONDS = 1
+    real_documents = dict(services.STEPS)["documents"]
+
+    def slow_documents(ctx):  # a step that is slow, as an overloaded database would make it
+        created = real_documents(ctx)
+        time.sleep(1.1)
+        return created
+
+    monkeypatch.setattr(
+        services, "STEPS", tuple((n, slow_documents if n == "documents" else f) for n, f in services.STEPS)
+    )
+
+    run = onboard_user(user=user, trigger="login")
+
+    assert run.status == "failed"
+    assert run.failed_step == "documents"
+    assert "timed out after 1 s" in run.error
+    assert resource_counts(user) == NOTHING
+    assert UserOnboarding.objects.get(user=user).status == "failed"
+
+
+@pytest.mark.postgres
+def test_a_statement_outlasting_the_timeout_is_cancelled_by_the_database(user, settings, monkeypatch):
+    settings.ONBOARDING_TIMEOUT_SECONDS = 1
+    real_agent = dict(services.STEPS)["agent"]
+
+    def agent_behind_a_slow_query(ctx):
+        created = real_agent(ctx)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+        return created
+
+    monkeypatch.setattr(
+        services,
+        "STEPS",
+        tuple((n, agent_behind_a_slow_query if n == "agent" else f) for n, f in services.STEPS),
+    )
+    started = time.monotonic()
+
+    run = onboard_user(user=user, trigger="login")
+
+    assert time.monotonic() - started < 3
+    assert (run.status, run.failed_step) == ("failed", "agent")
+    assert "timed out after 1 s" in run.error
+    assert resource_counts(user) == NOTHING
+
+
+def test_a_missing_blueprint_is_a_recorded_failure(user):
+    from onboarding.models import Blueprint
+
+    Blueprint.objects.all().delete()
+
+    run = onboard_user(user=user, trigger="login")
+
+    assert (run.status, run.error) == ("failed", "No onboarding blueprint is configured.")
+    assert UserOnboarding.objects.get(user=user).status == "failed"
+
+
+def _blueprint_with_documents(count: int) -> None:
+    fields, _ = blueprint_as_input(blueprint_current())
+    documents = [
+        {"name": f"Sample {n}.txt", "content": f"Sample {n}\n", "order": n} for n in range(1, count + 1)
+    ]
+    blueprint_create_version(fields=fields, documents=documents)
+
+
+def _queries_of_first_run(make_user) -> int:
+    user = make_user()
+    with CaptureQueriesContext(connection) as queries:
+        run = onboard_user(user=user, trigger="login")
+    assert run.status == "completed"
+    return len(queries)
+
+
+def test_query_count_of_a_first_run_does_not_grow_with_the_number_of_documents(make_user):
+    _blueprint_with_documents(3)
+    with_three = _queries_of_first_run(make_user)
+    _blueprint_with_documents(30)
+    with_thirty = _queries_of_first_run(make_user)
+
+    assert Document.objects.count() == 33
+    assert with_three == with_thirty
+    assert with_three <= 30
