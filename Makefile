@@ -1,0 +1,48 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEV_DATABASE_URL ?= sqlite:///db.sqlite3
+
+# Optional local configuration: copy .env.example to .env and edit.
+-include .env
+export
+
+.PHONY: run test lint format install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed-runtime
+install-dev: $(VENV)/.installed-dev
+
+## run: install, migrate and serve on http://127.0.0.1:8000 with the development OpenID provider
+run: install
+	DJANGO_DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(DEV_DATABASE_URL)} $(BIN)/python manage.py migrate --no-input
+	DJANGO_DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(DEV_DATABASE_URL)} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: install what the tests need and run the whole suite (DATABASE_URL picks the database)
+test: install-dev
+	scripts/ensure-chromium
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## lint: ruff's linter and formatter check
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache
