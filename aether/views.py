@@ -3,8 +3,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.selectors import personal_space_of
 from notebooks.selectors import agents_in_space, notebooks_with_documents
-from onboarding.selectors import onboarding_state_of, personal_space_of
+from onboarding.selectors import onboarding_state_of
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass, field
 
-from accounts.models import Space, User
+from accounts.models import User
+from accounts.selectors import personal_space_of
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import Blueprint, OnboardingRun, UserOnboarding
 
@@ -14,10 +15,6 @@ AGENT_KEY = "onboarding"
 def blueprint_current() -> Blueprint | None:
     """The newest blueprint version with its documents, or ``None`` when there is none."""
     return Blueprint.objects.prefetch_related("documents").order_by("-version").first()
-
-
-def personal_space_of(user: User) -> Space | None:
-    return Space.objects.filter(owner=user, type=Space.Type.PERSONAL).first()
 
 
 def onboarding_notebook_of(user: User) -> Notebook | None:

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Membership, Space, User
+from accounts.selectors import personal_space_of
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import (
     STEP_NAMES,
@@ -45,7 +46,6 @@ from onboarding.selectors import (
     blueprint_current,
     onboarding_agent_of,
     onboarding_notebook_of,
-    personal_space_of,
     sample_document_keys,
 )
 from onboarding.signals import onboarding_completed, onboarding_failed
