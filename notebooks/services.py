@@ -1,0 +1,167 @@
+"""Writes of notebooks, documents and agents.
+
+Each function validates its input with the models' own validators before saving, so the API and the
+web pages reject the same things with the same messages.
+"""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Space, User
+from notebooks.models import Agent, Document, Notebook
+
+# Text formats a document may have; anything else is refused rather than stored unreadable.
+TEXT_MIME_TYPES = frozenset(
+    {"text/plain", "text/markdown", "text/csv", "text/html", "application/json", "application/xml"}
+)
+
+NOTEBOOK_FIELDS = frozenset({"name", "description", "tags", "visibility"})
+DOCUMENT_FIELDS = frozenset({"name", "metadata"})
+AGENT_FIELDS = frozenset(
+    {"name", "description", "type", "model", "temperature", "max_tokens", "system_prompt", "tags"}
+)
+
+
+class DocumentTooLarge(Exception):
+    """The document is larger than ``DOCUMENT_MAX_BYTES``."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size, self.limit = size, limit
+        super().__init__(f"The document is {size} bytes; the limit is {limit} bytes.")
+
+
+def _clean_and_save(instance, *, exclude: Iterable[str] = ()) -> None:
+    instance.full_clean(exclude=list(exclude))
+    instance.save()
+
+
+def _apply(instance, fields: dict[str, object], allowed: frozenset[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+def notebook_create(
+    *,
+    space: Space,
+    owner: User,
+    name: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    visibility: str = Notebook.Visibility.PRIVATE,
+) -> Notebook:
+    notebook = Notebook(
+        space=space,
+        owner=owner,
+        name=name.strip(),
+        description=description,
+        tags=list(tags or []),
+        visibility=visibility,
+    )
+    _clean_and_save(notebook)
+    return notebook
+
+
+def notebook_update(*, notebook: Notebook, **fields: object) -> Notebook:
+    if "name" in fields and isinstance(fields["name"], str):
+        fields["name"] = fields["name"].strip()
+    _apply(notebook, fields, NOTEBOOK_FIELDS)
+    _clean_and_save(notebook)
+    return notebook
+
+
+def notebook_delete(*, notebook: Notebook) -> None:
+    """Delete the notebook and its documents; agents keep their other knowledge notebooks."""
+    notebook.delete()
+
+
+def document_text(*, data: bytes | str, mime_type: str) -> str:
+    """Return the document's text; raise ``DocumentTooLarge`` or ``ValidationError`` if unfit."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    limit = settings.DOCUMENT_MAX_BYTES
+    if len(raw) > limit:
+        raise DocumentTooLarge(len(raw), limit)
+    base_type = mime_type.split(";", 1)[0].strip().lower()
+    if base_type not in TEXT_MIME_TYPES:
+        allowed = ", ".join(sorted(TEXT_MIME_TYPES))
+        raise ValidationError({"file": f"Documents must be text ({allowed}), not {base_type or 'unknown'}."})
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError({"file": "The document is not UTF-8 text."}) from None
+
+
+def document_create(
+    *,
+    notebook: Notebook,
+    name: str,
+    data: bytes | str,
+    mime_type: str = "text/plain",
+    metadata: dict | None = None,
+) -> Document:
+    """Store a text document in the notebook (refusing oversized or non-text data) and touch the notebook."""
+    text = document_text(data=data, mime_type=mime_type)
+    document = Document(
+        notebook=notebook,
+        name=name.strip(),
+        mime_type=mime_type.split(";", 1)[0].strip().lower(),
+        content=text,
+        size_bytes=len(text.encode("utf-8")),
+        metadata=metadata if metadata is not None else {},
+    )
+    with transaction.atomic():
+        _clean_and_save(document, exclude=["file"])
+        notebook.save(update_fields=["updated_at"])
+    return document
+
+
+def document_update(*, document: Document, **fields: object) -> Document:
+    if "name" in fields and isinstance(fields["name"], str):
+        fields["name"] = fields["name"].strip()
+    _apply(document, fields, DOCUMENT_FIELDS)
+    _clean_and_save(document, exclude=["file"])
+    return document
+
+
+def document_delete(*, document: Document) -> None:
+    notebook = document.notebook
+    with transaction.atomic():
+        document.delete()
+        notebook.save(update_fields=["updated_at"])
+
+
+def _check_knowledge(space: Space, notebooks: Iterable[Notebook]) -> list[Notebook]:
+    notebooks = list(notebooks)
+    if any(notebook.space_id != space.pk for notebook in notebooks):
+        raise ValidationError({"notebook_ids": "Knowledge notebooks must be in the agent's space."})
+    return notebooks
+
+
+@transaction.atomic
+def agent_create(*, space: Space, owner: User, notebooks: Iterable[Notebook] = (), **fields: object) -> Agent:
+    unknown = set(fields) - AGENT_FIELDS
+    if unknown:
+        raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    knowledge = _check_knowledge(space, notebooks)
+    agent = Agent(space=space, owner=owner, **fields)
+    _clean_and_save(agent)
+    agent.knowledge_notebooks.set(knowledge)
+    return agent
+
+
+@transaction.atomic
+def agent_update(*, agent: Agent, notebooks: Iterable[Notebook] | None = None, **fields: object) -> Agent:
+    _apply(agent, fields, AGENT_FIELDS)
+    _clean_and_save(agent)
+    if notebooks is not None:
+        agent.knowledge_notebooks.set(_check_knowledge(agent.space, notebooks))
+    return agent
+
+
+def agent_delete(*, agent: Agent) -> None:
+    agent.delete()

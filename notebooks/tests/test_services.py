@@ -1,0 +1,74 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.services import space_create_organization
+from notebooks.models import Document
+from notebooks.services import (
+    DocumentTooLarge,
+    agent_create,
+    agent_update,
+    document_create,
+    document_delete,
+    notebook_create,
+    notebook_update,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def space(user):
+    return space_create_organization(owner=user, name="Acme")
+
+
+def test_notebooks_are_validated_before_saving(space, user):
+    notebook = notebook_create(space=space, owner=user, name="  Plans ", tags=["q3"])
+    assert notebook.name == "Plans"
+
+    with pytest.raises(ValidationError) as caught:
+        notebook_create(space=space, owner=user, name="", tags=["a", "a"], visibility="secret")
+    assert set(caught.value.message_dict) == {"name", "tags", "visibility"}
+
+    with pytest.raises(ValidationError) as caught:
+        notebook_update(notebook=notebook, owner=None)
+    assert "owner" in caught.value.message_dict
+
+
+def test_documents_must_be_utf8_text_within_the_size_limit(space, user, settings):
+    settings.DOCUMENT_MAX_BYTES = 10
+    notebook = notebook_create(space=space, owner=user, name="Plans")
+    before = notebook.updated_at
+
+    document = document_create(
+        notebook=notebook, name="a.txt", data=b"hello", mime_type="text/plain; charset=utf-8"
+    )
+    assert (document.content, document.size_bytes, document.mime_type) == ("hello", 5, "text/plain")
+    notebook.refresh_from_db()
+    assert notebook.updated_at > before
+
+    with pytest.raises(DocumentTooLarge, match="11 bytes; the limit is 10 bytes"):
+        document_create(notebook=notebook, name="b.txt", data=b"x" * 11)
+    with pytest.raises(ValidationError, match="must be text"):
+        document_create(notebook=notebook, name="c.png", data=b"\x89PNG", mime_type="image/png")
+    with pytest.raises(ValidationError, match="not UTF-8"):
+        document_create(notebook=notebook, name="d.txt", data=b"\xff\xfe")
+    assert Document.objects.count() == 1
+
+    document_delete(document=document)
+    assert Document.objects.count() == 0
+
+
+def test_agents_only_know_notebooks_of_their_own_space(space, user):
+    other = space_create_organization(owner=user, name="Other")
+    inside = notebook_create(space=space, owner=user, name="Inside")
+    outside = notebook_create(space=other, owner=user, name="Outside")
+
+    agent = agent_create(space=space, owner=user, notebooks=[inside], name="Helper", type="qa")
+    assert list(agent.knowledge_notebooks.all()) == [inside]
+
+    with pytest.raises(ValidationError) as caught:
+        agent_update(agent=agent, notebooks=[outside])
+    assert "notebook_ids" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        agent_create(space=space, owner=user, name="Bad", type="oracle", temperature=5)
+    assert set(caught.value.message_dict) == {"type", "temperature"}
