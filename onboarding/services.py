@@ -101,17 +101,17 @@ class _RunRecord:
 
 def _ensure_personal_space(ctx: _Context) -> int:
     space = personal_space_of(ctx.user)
-    created = 0
-    if space is None:
-        space = Space.objects.create(
-            type=Space.Type.PERSONAL,
-            owner=ctx.user,
-            name=ctx.blueprint.space_name_template.format(name=ctx.user.display_name)[:200],
-        )
-        created = 1
-    Membership.objects.get_or_create(user=ctx.user, space=space, defaults={"role": Membership.Role.OWNER})
-    ctx.space = space
-    return created
+    if space is not None:
+        Membership.objects.get_or_create(user=ctx.user, space=space, defaults={"role": Membership.Role.OWNER})
+        ctx.space = space
+        return 0
+    ctx.space = Space.objects.create(
+        type=Space.Type.PERSONAL,
+        owner=ctx.user,
+        name=ctx.blueprint.space_name_template.format(name=ctx.user.display_name)[:200],
+    )
+    Membership.objects.create(user=ctx.user, space=ctx.space, role=Membership.Role.OWNER)
+    return 1
 
 
 def _ensure_notebook(ctx: _Context) -> int:
