@@ -1,0 +1,277 @@
+"""The packaging files lint clean and agree with the app and with each other.
+
+No Docker engine or cluster is needed: hadolint lints the Dockerfile, kubernetes-validate checks the manifests
+against the Kubernetes schemas it ships, and docker-compose.yml and the Keycloak realm are read as data.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S_DIR = ROOT / "deploy" / "k8s"
+REALM_FILE = ROOT / "deploy" / "keycloak" / "aether-realm.json"
+
+# The oldest Kubernetes release the manifests must work on.
+KUBERNETES_VERSION = "1.30.0"
+
+# CONTRACT.md, "Configuration": every variable the app reads.
+CONTRACT_VARIABLES = {
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_SCOPES",
+    "OIDC_AUDIENCES",
+    "OIDC_STAFF_ROLES",
+    "OIDC_SUPERUSER_ROLES",
+    "ONBOARDING_TIMEOUT_SECONDS",
+    "DOCUMENT_MAX_BYTES",
+}
+SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DATABASE_URL", "OIDC_CLIENT_SECRET"}
+CALLBACK_PATH = "/oidc/callback/"
+
+
+def run_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a console script installed beside the running interpreter (requirements-dev.txt), not from PATH."""
+    tool = Path(sys.executable).parent / name
+    assert tool.is_file(), f"{tool} is missing: install requirements-dev.txt into this environment"
+    return subprocess.run(
+        [str(tool), *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as stream:
+        return [document for document in yaml.safe_load_all(stream) if document]
+
+
+def k8s_resource(kind: str) -> dict[str, Any]:
+    """The one resource of this kind in deploy/k8s/ that kustomization.yaml deploys."""
+    found = [
+        document
+        for filename in kustomization()["resources"]
+        for document in load_yaml_documents(K8S_DIR / filename)
+        if document["kind"] == kind
+    ]
+    assert len(found) == 1, f"expected one {kind} in the kustomization, found {len(found)}"
+    return found[0]
+
+
+def kustomization() -> dict[str, Any]:
+    return load_yaml_documents(K8S_DIR / "kustomization.yaml")[0]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_yaml_documents(ROOT / "docker-compose.yml")[0]
+
+
+@pytest.fixture(scope="module")
+def realm() -> dict[str, Any]:
+    return json.loads(REALM_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def client(realm: dict[str, Any]) -> dict[str, Any]:
+    (client,) = [client for client in realm["clients"] if client["clientId"] == "aether"]
+    return client
+
+
+# Dockerfile
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    result = run_tool("hadolint", "--no-color", "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_runs_gunicorn_as_the_non_root_user_kubernetes_expects() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    runtime_stage = dockerfile.split("\nFROM ")[-1]
+    assert "requirements-dev" not in dockerfile
+    assert "collectstatic --noinput" in runtime_stage
+    assert "EXPOSE 8000" in runtime_stage
+    assert "/healthz" in runtime_stage
+    assert "gunicorn aether.wsgi:application --bind 0.0.0.0:8000" in runtime_stage
+    (user,) = re.findall(r"^USER (\d+):(\d+)$", runtime_stage, flags=re.MULTILINE)
+    pod_security = k8s_resource("Deployment")["spec"]["template"]["spec"]["securityContext"]
+    assert int(user[0]) != 0
+    assert (pod_security["runAsUser"], pod_security["runAsGroup"]) == (int(user[0]), int(user[1]))
+
+
+# Kubernetes
+
+
+def test_every_kubernetes_manifest_validates_against_the_schemas() -> None:
+    manifests = sorted(
+        str(path.relative_to(ROOT)) for path in K8S_DIR.glob("*.yaml") if path.name != "kustomization.yaml"
+    )
+    assert "deploy/k8s/deployment.yaml" in manifests
+    result = run_tool("kubernetes-validate", "--strict", "-k", KUBERNETES_VERSION, *manifests)
+    # Each file must be named as passed: an unknown kind is only a warning, with exit status 0.
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for manifest in manifests:
+        assert f"INFO {manifest} passed" in output, output
+
+
+def test_kustomization_deploys_every_manifest_except_the_example_secret() -> None:
+    listed = set(kustomization()["resources"])
+    on_disk = {path.name for path in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk - {"secret.example.yaml"}
+
+
+def test_configmap_and_secret_together_set_every_variable_and_keep_secrets_out_of_the_configmap() -> None:
+    config = k8s_resource("ConfigMap")
+    (secret,) = load_yaml_documents(K8S_DIR / "secret.example.yaml")
+    assert set(config["data"]) >= CONTRACT_VARIABLES - SECRET_VARIABLES
+    assert not set(config["data"]) & SECRET_VARIABLES
+    assert set(secret["stringData"]) == SECRET_VARIABLES
+    assert all("REPLACE-ME" in value for value in secret["stringData"].values())
+
+    env_from = k8s_resource("Deployment")["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    assert {"configMapRef": {"name": config["metadata"]["name"]}} in env_from
+    assert {"secretRef": {"name": secret["metadata"]["name"]}} in env_from
+
+
+def test_deployment_probes_health_and_runs_locked_down() -> None:
+    deployment = k8s_resource("Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert deployment["spec"]["replicas"] == 2
+    assert "initContainers" not in pod, "migrations run in migrate-job.yaml, never once per replica"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    (tmp_mount,) = [mount for mount in container["volumeMounts"] if mount["mountPath"] == "/tmp"]
+    (tmp_volume,) = [volume for volume in pod["volumes"] if volume["name"] == tmp_mount["name"]]
+    assert "emptyDir" in tmp_volume
+
+    # Probes carry a Host header that Django accepts, not the pod IP.
+    allowed_hosts = k8s_resource("ConfigMap")["data"]["DJANGO_ALLOWED_HOSTS"].split(",")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        headers = {h["name"]: h["value"] for h in container[probe]["httpGet"].get("httpHeaders", [])}
+        assert headers.get("Host") in allowed_hosts, probe
+
+
+def test_one_job_runs_migrations_with_the_web_image() -> None:
+    job = k8s_resource("Job")
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    (web,) = k8s_resource("Deployment")["spec"]["template"]["spec"]["containers"]
+    assert migrate["command"][:3] == ["python", "manage.py", "migrate"]
+    assert job["spec"].get("parallelism", 1) == 1
+    assert migrate["image"] == web["image"]
+    assert migrate["envFrom"] == web["envFrom"]
+
+
+# Docker Compose and Keycloak
+
+
+def test_compose_runs_db_keycloak_migrate_and_app(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"db", "keycloak", "migrate", "app"} <= set(services)
+    assert services["db"]["image"].startswith("postgres:16")
+    assert "healthcheck" in services["db"]
+    keycloak = services["keycloak"]
+    assert keycloak["image"].startswith("quay.io/keycloak/keycloak:26.")
+    assert keycloak["command"] == ["start-dev", "--import-realm"]
+    assert "./deploy/keycloak:/opt/keycloak/data/import:ro" in keycloak["volumes"]
+    assert {"KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD"} <= set(keycloak["environment"])
+    assert services["migrate"]["command"][:3] == ["python", "manage.py", "migrate"]
+    assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_app_sets_every_contract_variable(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    environment = services["app"]["environment"]
+    assert set(environment) >= CONTRACT_VARIABLES
+    assert services["migrate"]["environment"] == environment
+    database = urlsplit(environment["DATABASE_URL"])
+    db_env = services["db"]["environment"]
+    assert (database.hostname, database.username, database.password, database.path) == (
+        "db",
+        db_env["POSTGRES_USER"],
+        db_env["POSTGRES_PASSWORD"],
+        f"/{db_env['POSTGRES_DB']}",
+    )
+
+
+def test_browser_and_app_see_keycloak_at_the_same_issuer(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    app, keycloak = services["app"], services["keycloak"]
+    issuer = urlsplit(app["environment"]["OIDC_ISSUER"])
+    assert app["environment"]["OIDC_ISSUER"] == "http://localhost:8080/realms/aether"
+    # The app lives in Keycloak's network namespace, so localhost:8080 is Keycloak there as in the browser,
+    # and the app's own port is published by the keycloak service.
+    assert app["network_mode"] == "service:keycloak"
+    assert f"{issuer.port}:8080" in keycloak["ports"]
+    assert "8000:8000" in keycloak["ports"]
+    assert keycloak["environment"]["KC_HOSTNAME"] == f"{issuer.scheme}://{issuer.netloc}"
+
+
+def test_realm_client_is_confidential_with_pkce_and_the_callback_uri(
+    realm: dict[str, Any], client: dict[str, Any]
+) -> None:
+    assert realm["realm"] == "aether"
+    assert realm["enabled"] is True
+    assert client["publicClient"] is False
+    assert client["standardFlowEnabled"] is True
+    assert client["directAccessGrantsEnabled"] is False
+    assert client["implicitFlowEnabled"] is False
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert client["redirectUris"] == [f"http://localhost:8000{CALLBACK_PATH}"]
+    assert "http://localhost:8000/*" in client["attributes"]["post.logout.redirect.uris"].split("##")
+    assert "http://localhost:8000" in client["webOrigins"]
+    assert client["secret"].startswith("dev-only-")
+
+
+def test_realm_matches_the_compose_settings(
+    compose: dict[str, Any], realm: dict[str, Any], client: dict[str, Any]
+) -> None:
+    environment = compose["services"]["app"]["environment"]
+    assert urlsplit(environment["OIDC_ISSUER"]).path == f"/realms/{realm['realm']}"
+    assert environment["OIDC_CLIENT_ID"] == client["clientId"]
+    assert environment["OIDC_CLIENT_SECRET"] == client["secret"]
+    assert set(environment["OIDC_SCOPES"].split()) >= {"openid", "email", "profile"}
+    realm_roles = {role["name"] for role in realm["roles"]["realm"]}
+    assert environment["OIDC_STAFF_ROLES"].split(",") == ["aether-staff"]
+    assert environment["OIDC_SUPERUSER_ROLES"].split(",") == ["aether-admin"]
+    assert {"aether-staff", "aether-admin"} <= realm_roles
+
+
+def test_access_tokens_carry_the_client_in_aud(client: dict[str, Any]) -> None:
+    audience_mappers = [
+        mapper for mapper in client["protocolMappers"] if mapper["protocolMapper"] == "oidc-audience-mapper"
+    ]
+    assert any(
+        mapper["config"]["included.client.audience"] == client["clientId"]
+        and mapper["config"]["access.token.claim"] == "true"
+        for mapper in audience_mappers
+    )
+
+
+def test_demo_users_have_fixed_passwords_and_admin_demo_holds_both_roles(realm: dict[str, Any]) -> None:
+    users = {user["username"]: user for user in realm["users"]}
+    alice, admin_demo = users["alice"], users["admin-demo"]
+    assert alice["email"] == "alice@example.com"
+    for user in (alice, admin_demo):
+        assert user["enabled"] is True
+        (credential,) = user["credentials"]
+        assert credential == {"type": "password", "value": user["username"], "temporary": False}
+    assert not {"aether-staff", "aether-admin"} & set(alice.get("realmRoles", []))
+    assert {"aether-staff", "aether-admin"} <= set(admin_demo["realmRoles"])
