@@ -1,4 +1,9 @@
-"""Liveness and readiness probes for the orchestrator."""
+"""Liveness and readiness probes for the orchestrator.
+
+Probes arrive by pod IP or ``127.0.0.1``, which ``DJANGO_ALLOWED_HOSTS`` rightly does not list, so
+``ProbeMiddleware`` (first in ``MIDDLEWARE``) answers them before any host validation, session or CSRF
+work. The same views are also routed in ``aether/urls.py``.
+"""
 
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
@@ -33,3 +38,17 @@ def readyz(request: HttpRequest) -> JsonResponse:
             status=503,
         )
     return JsonResponse({"status": "ok", "database": "ok", "pending_migrations": 0})
+
+
+class ProbeMiddleware:
+    """Answer ``/healthz`` and ``/readyz`` before the rest of the stack sees the request."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        self.probes = {"/healthz": healthz, "/readyz": readyz}
+
+    def __call__(self, request: HttpRequest):
+        probe = self.probes.get(request.path_info)
+        if probe is not None:
+            return probe(request)
+        return self.get_response(request)

@@ -31,3 +31,11 @@ def test_readiness_is_503_when_the_database_does_not_answer(client, monkeypatch)
 
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+
+
+@pytest.mark.django_db
+def test_probes_answer_whatever_host_the_orchestrator_uses(client):
+    # Kubelets probe by pod IP, which is not an allowed host; other pages refuse it.
+    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+    assert client.get("/", HTTP_HOST="10.1.2.3:8000").status_code == 400
