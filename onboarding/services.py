@@ -21,7 +21,8 @@ How a run stays correct:
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -214,8 +215,7 @@ def onboard_user(
     try:
         if blueprint is None:
             raise OnboardingError("No onboarding blueprint is configured.")
-        with transaction.atomic():
-            _bound_transaction(timeout)
+        with transaction.atomic(), _bounded(timeout):
             state = UserOnboarding.objects.select_for_update().get(pk=user.pk)
             if state.status == OnboardingStatus.COMPLETED and not force:
                 raise _AlreadyCompleted
@@ -247,16 +247,33 @@ def onboard_after_sign_in(*, user: User, via: str) -> OnboardingRun | None:
         return None
 
 
-def _bound_transaction(timeout: int) -> None:
-    """On PostgreSQL, cancel any statement or lock wait of this transaction that outlasts the run."""
+@contextmanager
+def _bounded(timeout: int) -> Iterator[None]:
+    """On PostgreSQL, cancel any statement or lock wait of the run's transaction that outlasts the run.
+
+    ``set_config(..., true)`` lasts until the end of the transaction. When the run is nested in a
+    caller's transaction, the caller's bounds are put back after a successful run (a rolled-back
+    savepoint undoes them by itself).
+    """
     if connection.vendor != "postgresql":
+        yield
         return
+    # Our atomic block made a savepoint only if it is nested in the caller's transaction.
+    nested = bool(connection.savepoint_ids)
+    previous = None
     with connection.cursor() as cursor:
-        milliseconds = int(timeout * 1000)
-        cursor.execute(
-            "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
-            [str(milliseconds), str(milliseconds)],
-        )
+        if nested:
+            cursor.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+            previous = list(cursor.fetchone())
+        milliseconds = str(int(timeout * 1000))
+        cursor.execute(_SET_BOUNDS, [milliseconds, milliseconds])
+    yield
+    if previous is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(_SET_BOUNDS, previous)
+
+
+_SET_BOUNDS = "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
 
 
 def _run_step(

@@ -234,3 +234,15 @@ def test_query_count_of_a_first_run_does_not_grow_with_the_number_of_documents(m
     assert Document.objects.count() == 33
     assert with_three == with_thirty
     assert with_three <= 30
+
+
+@pytest.mark.postgres
+def test_a_run_inside_a_callers_transaction_leaves_its_statement_timeout_as_it_was(user):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        (before,) = cursor.fetchone()
+
+        onboard_user(user=user, trigger="command")
+
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == (before,)
