@@ -194,7 +194,7 @@ class KeycloakIssuer:
     def current_kid(self) -> str:
         return next(reversed(self.keys))
 
-    def claims(self, sub: str, **overrides: Any) -> dict[str, Any]:
+    def claims(self, sub: str, /, **overrides: Any) -> dict[str, Any]:
         """What Keycloak puts in an access token for this client, with ``overrides`` applied."""
         now = int(time.time())
         claims = {
@@ -226,7 +226,7 @@ class KeycloakIssuer:
         signing_key = key if key is not None else self.keys[kid or self.current_kid]
         return jwt.encode(claims, signing_key, algorithm=alg, headers=headers)
 
-    def access_token(self, sub: str, **overrides: Any) -> str:
+    def access_token(self, sub: str, /, **overrides: Any) -> str:
         return self.sign(self.claims(sub, **overrides))
 
     def jwks(self) -> dict[str, Any]:
