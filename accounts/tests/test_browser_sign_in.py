@@ -1,0 +1,25 @@
+"""The whole first sign-in, as a person does it, in headless Chromium."""
+
+import pytest
+
+from aether.testing import sign_in
+from onboarding.models import OnboardingRun
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_new_user_signs_in_and_lands_on_a_dashboard_showing_their_onboarding(
+    live_server, dev_provider, page
+):
+    page.goto(f"{live_server.url}/")
+    assert page.get_by_role("link", name="Sign in").is_visible()
+
+    sign_in(page, live_server.url, sub="grace-browser", email="grace@example.com", name="Grace Hopper")
+
+    main = page.locator("main")
+    assert "Grace Hopper's Personal Space" in main.inner_text()
+    for text in ("Getting Started", "Welcome to Aether.txt", "Quick Start Guide.txt", "Sample FAQ.txt"):
+        assert main.get_by_text(text, exact=True).first.is_visible(), text
+    assert main.get_by_text("Personal Assistant").is_visible()
+    run = OnboardingRun.objects.get(user__sub="grace-browser")
+    assert (run.trigger, run.status) == ("login", "completed")
