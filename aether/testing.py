@@ -10,6 +10,7 @@ discovery document and JWKS, and the browser is Debian's Chromium.
   the test fails. ``sign_in(page, live_server_url, sub=..., email=..., name=...)`` signs in through it.
 """
 
+import copy
 import json
 import os
 import threading
@@ -149,6 +150,18 @@ def obtain_access_token(
     return exchange.json()["access_token"]
 
 
+def point_settings_at(settings: Any, issuer: str) -> None:
+    """Point ``OIDC_ISSUER``, the client and the CSP's form-action at ``issuer``, as start-up would."""
+    settings.OIDC_ISSUER = issuer
+    settings.OIDC_CLIENT_ID = TEST_CLIENT_ID
+    settings.OIDC_CLIENT_SECRET = TEST_CLIENT_SECRET
+    parts = urlsplit(issuer)
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] = ["'self'", f"{parts.scheme}://{parts.netloc}"]
+    settings.CONTENT_SECURITY_POLICY = policy
+    oidc.clear_cache()
+
+
 @pytest.fixture(scope="session")
 def _dev_provider_server() -> Iterator[str]:
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
@@ -160,10 +173,7 @@ def _dev_provider_server() -> Iterator[str]:
 @pytest.fixture
 def dev_provider(_dev_provider_server: str, settings) -> Iterator[DevProvider]:
     """The development provider, with ``OIDC_ISSUER`` and the client pointed at it."""
-    settings.OIDC_ISSUER = _dev_provider_server
-    settings.OIDC_CLIENT_ID = TEST_CLIENT_ID
-    settings.OIDC_CLIENT_SECRET = TEST_CLIENT_SECRET
-    oidc.clear_cache()
+    point_settings_at(settings, _dev_provider_server)
     yield DevProvider(url=_dev_provider_server)
     oidc.clear_cache()
 
@@ -267,10 +277,7 @@ def keycloak_issuer(settings) -> Iterator[KeycloakIssuer]:
     issuer.add_key()
     server = serve_in_thread(issuer.wsgi)
     issuer.base_url = server.url
-    settings.OIDC_ISSUER = issuer.url
-    settings.OIDC_CLIENT_ID = TEST_CLIENT_ID
-    settings.OIDC_CLIENT_SECRET = TEST_CLIENT_SECRET
-    oidc.clear_cache()
+    point_settings_at(settings, issuer.url)
     yield issuer
     oidc.clear_cache()
     server.stop()

@@ -23,3 +23,11 @@ def test_a_new_user_signs_in_and_lands_on_a_dashboard_showing_their_onboarding(
     assert main.get_by_text("Personal Assistant").is_visible()
     run = OnboardingRun.objects.get(user__sub="grace-browser")
     assert (run.trigger, run.status) == ("login", "completed")
+
+    # Sign out ends the provider's session too, and the provider sends the browser back home.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{dev_provider.url}/oauth2/end_session?**")
+    assert "id_token_hint" in page.url
+    page.get_by_role("button", name="End session").click()
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.get_by_role("link", name="Sign in").is_visible()
