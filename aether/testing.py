@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import jwt
 import oidc_provider_mock
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.wrappers import Request, Response
 
 from accounts import oidc
+from aether.devprovider import obtain_access_token, set_provider_user
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TEST_CLIENT_ID = "aether-test"
@@ -108,46 +109,6 @@ class DevProvider:
             client_secret=self.client_secret,
             redirect_uri=redirect_uri,
         )
-
-
-def set_provider_user(provider_url: str, sub: str, claims: dict[str, Any]) -> None:
-    response = requests.put(f"{provider_url}/users/{sub}", json=claims, timeout=10)
-    assert response.status_code == 204, response.text
-
-
-def obtain_access_token(
-    provider_url: str, sub: str, *, client_id: str, client_secret: str, redirect_uri: str
-) -> str:
-    """Run the authorization-code flow at the development provider as ``sub``; return the access token."""
-    state = uuid.uuid4().hex
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": "openid email profile",
-            "state": state,
-        }
-    )
-    login = requests.post(
-        f"{provider_url}/oauth2/authorize?{query}", data={"sub": sub}, allow_redirects=False, timeout=10
-    )
-    assert login.status_code == 302, login.text
-    params = parse_qs(urlsplit(login.headers["Location"]).query)
-    assert params["state"] == [state]
-    exchange = requests.post(
-        f"{provider_url}/oauth2/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": params["code"][0],
-            "redirect_uri": redirect_uri,
-            "client_id": client_id,
-            "client_secret": client_secret,
-        },
-        timeout=10,
-    )
-    assert exchange.status_code == 200, exchange.text
-    return exchange.json()["access_token"]
 
 
 def point_settings_at(settings: Any, issuer: str) -> None:
