@@ -61,7 +61,8 @@ class OIDCBackend(OIDCAuthenticationBackend):
         Raises ``ProviderError`` when the provider is unreachable or refuses the exchange, for the
         callback view to show a page saying so. Username/password attempts (the admin) pass through.
         """
-        if request is None or not oidc.is_configured():
+        if request is None or "nonce" not in kwargs or not oidc.is_configured():
+            # Not a callback of the authorization-code flow (the admin's password form, say).
             return None
         try:
             return super().authenticate(request, **kwargs)
@@ -83,9 +84,25 @@ class OIDCBackend(OIDCAuthenticationBackend):
             # OpenID Connect Core 5.3.4: userinfo about another subject must not be used.
             logger.warning("sign-in refused: userinfo sub differs from the ID token's")
             return None
-        claims = {**payload, **userinfo}
+        claims = {**payload, **userinfo, **self._access_token_roles(access_token)}
         user, created = user_sign_in(claims=claims)
         if not user.is_active:
             return None
         user_authenticated.send(sender=type(self), user=user, claims=claims, created=created, via="browser")
         return user
+
+    @staticmethod
+    def _access_token_roles(access_token: str) -> dict[str, Any]:
+        """Keycloak's role claims from a JWT access token, which carries them by default.
+
+        Keycloak puts ``realm_access``/``resource_access`` in the access token but not, unless a
+        mapper says so, in the ID token or userinfo. The token is verified like a bearer token; an
+        opaque or unverifiable one simply contributes nothing.
+        """
+        if not access_token or not oidc.looks_like_jwt(access_token):
+            return {}
+        try:
+            claims = tokens.verify_access_token(access_token)
+        except (tokens.InvalidToken, oidc.ProviderUnavailable):
+            return {}
+        return {name: claims[name] for name in ("realm_access", "resource_access") if name in claims}

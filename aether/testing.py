@@ -151,6 +151,9 @@ class KeycloakIssuer:
     client_id: str = TEST_CLIENT_ID
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     jwks_requests: int = 0
+    discovery_requests: int = 0
+    #: When true, every endpoint answers 503, as a provider being restarted does.
+    down: bool = False
 
     @property
     def url(self) -> str:
@@ -210,7 +213,10 @@ class KeycloakIssuer:
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         oidc_base = f"{self.url}/protocol/openid-connect"
+        if self.down:
+            return Response("unavailable", status=503)(environ, start_response)
         if request.path == f"{self.realm_path}/.well-known/openid-configuration":
+            self.discovery_requests += 1
             body = {
                 "issuer": self.url,
                 "authorization_endpoint": f"{oidc_base}/auth",

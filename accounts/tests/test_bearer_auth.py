@@ -116,6 +116,13 @@ def test_realm_roles_grant_staff_on_the_api_too(client, keycloak_issuer, setting
     assert client.get(ME, **bearer(token)).json()["is_staff"] is True
 
 
+def test_an_audience_from_oidc_audiences_is_accepted(client, keycloak_issuer, settings):
+    settings.OIDC_AUDIENCES = ["aether-api"]
+    token = keycloak_issuer.access_token("aud-1", aud=["aether-api", "account"], azp="a-mobile-app")
+
+    assert client.get(ME, **bearer(token)).status_code == 200
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

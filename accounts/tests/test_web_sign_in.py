@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from accounts.backends import OIDCBackend
 from accounts.models import User
 from onboarding import services as onboarding_services
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
@@ -241,3 +242,25 @@ def test_without_an_issuer_sign_in_says_it_is_not_configured(client, settings):
     page = response.content.decode()
     assert "Sign-in is not configured" in page
     assert "OIDC_ISSUER" in page
+
+
+def test_the_admin_password_login_still_works_for_a_superuser_without_sub(client, dev_provider):
+    User.objects.create_superuser(username="root", email="root@example.com", password="a-long-password")
+
+    response = client.post(
+        "/admin/login/?code=x&state=y",
+        {"username": "root", "password": "a-long-password", "next": "/admin/"},
+    )
+
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_keycloak_roles_are_read_from_a_jwt_access_token_at_browser_sign_in(keycloak_issuer):
+    token = keycloak_issuer.access_token("kc-browser", realm_access={"roles": ["aether-staff"]})
+
+    roles = OIDCBackend._access_token_roles(token)
+
+    assert roles["realm_access"] == {"roles": ["aether-staff"]}
+    assert OIDCBackend._access_token_roles("opaque-token") == {}
+    assert OIDCBackend._access_token_roles(keycloak_issuer.access_token("kc-browser", azp="other")) == {}
