@@ -8,9 +8,7 @@ from onboarding.models import OnboardingRun
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_new_user_signs_in_and_lands_on_a_dashboard_showing_their_onboarding(
-    live_server, dev_provider, page
-):
+def test_a_new_user_signs_in_sees_their_onboarding_and_signs_out(live_server, dev_provider, page):
     page.goto(f"{live_server.url}/")
     assert page.get_by_role("link", name="Sign in").is_visible()
 
