@@ -27,8 +27,7 @@ install-dev: $(VENV)/.installed-dev
 
 ## run: install, migrate and serve on http://127.0.0.1:8000 with the development OpenID provider
 run: install
-	DJANGO_DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(DEV_DATABASE_URL)} $(BIN)/python manage.py migrate --no-input
-	DJANGO_DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(DEV_DATABASE_URL)} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DATABASE_URL=$${DATABASE_URL:-$(DEV_DATABASE_URL)} scripts/run-dev
 
 ## test: install what the tests need and run the whole suite (DATABASE_URL picks the database)
 test: install-dev

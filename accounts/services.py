@@ -1,5 +1,9 @@
 """Writes for users, spaces and memberships."""
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -38,6 +42,95 @@ def user_create(
             if sub and User.objects.filter(sub=sub).exists():
                 raise
     raise IntegrityError(f"Could not find a free username for {preferred!r}.")
+
+
+def _text_claim(claims: Mapping[str, Any], name: str, max_length: int) -> str:
+    value = claims.get(name)
+    return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+def _full_name(claims: Mapping[str, Any]) -> str:
+    name = _text_claim(claims, "name", 255)
+    if name:
+        return name
+    parts = (_text_claim(claims, "given_name", 255), _text_claim(claims, "family_name", 255))
+    return " ".join(part for part in parts if part)[:255]
+
+
+def _roles(claims: Mapping[str, Any]) -> set[str]:
+    """Keycloak's realm roles and this client's roles, as found in the claims."""
+    roles: set[str] = set()
+    sources = [claims.get("realm_access")]
+    resource_access = claims.get("resource_access")
+    if isinstance(resource_access, Mapping):
+        sources.append(resource_access.get(settings.OIDC_CLIENT_ID))
+    for source in sources:
+        if isinstance(source, Mapping) and isinstance(source.get("roles"), list):
+            roles.update(role for role in source["roles"] if isinstance(role, str))
+    return roles
+
+
+def _username_fits(username: str, preferred: str) -> bool:
+    """Whether ``username`` is already what ``preferred`` derives to (maybe with a numeric suffix)."""
+    base = slugify(preferred.replace("@", "-at-"))[: USERNAME_MAX_LENGTH - 8] or "user"
+    suffix = username.removeprefix(base)
+    return suffix == "" or (suffix.startswith("-") and suffix[1:].isdigit())
+
+
+def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
+    """Copy e-mail, username, full name and (when configured) staff roles from the claims.
+
+    Called at every sign-in, so the provider stays the source of truth; the row is written only when
+    something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags.
+    """
+    changed: dict[str, object] = {}
+    email = _text_claim(claims, "email", 254)
+    if email and email != user.email:
+        changed["email"] = email
+    full_name = _full_name(claims)
+    if full_name and full_name != user.full_name:
+        changed["full_name"] = full_name
+    preferred = _text_claim(claims, "preferred_username", USERNAME_MAX_LENGTH)
+    if preferred and not _username_fits(user.username, preferred):
+        changed["username"] = _available_username(preferred)
+    roles = _roles(claims)
+    superuser = bool(settings.OIDC_SUPERUSER_ROLES) and bool(roles & set(settings.OIDC_SUPERUSER_ROLES))
+    if settings.OIDC_SUPERUSER_ROLES and superuser != user.is_superuser:
+        changed["is_superuser"] = superuser
+    if settings.OIDC_STAFF_ROLES:
+        # A superuser must reach the admin too.
+        staff = bool(roles & set(settings.OIDC_STAFF_ROLES)) or superuser
+        if staff != user.is_staff:
+            changed["is_staff"] = staff
+    if changed:
+        for name, value in changed.items():
+            setattr(user, name, value)
+        user.save(update_fields=[*changed, "updated_at"])
+    return user
+
+
+def user_sign_in(*, claims: Mapping[str, Any]) -> tuple[User, bool]:
+    """The user the verified ``claims`` describe, created on their first sign-in, claims applied.
+
+    Users are matched by ``sub`` only: a new ``sub`` arriving with a known e-mail is a new user and
+    never takes over the existing account. Two first sign-ins of one ``sub`` may race: the loser's
+    ``IntegrityError`` is resolved by reading the winner's row. Returns ``(user, created)``.
+    """
+    sub = claims["sub"]
+    user = User.objects.filter(sub=sub).first()
+    created = False
+    if user is None:
+        try:
+            user = user_create(
+                sub=sub,
+                email=_text_claim(claims, "email", 254),
+                username=_text_claim(claims, "preferred_username", USERNAME_MAX_LENGTH),
+                full_name=_full_name(claims),
+            )
+            created = True
+        except IntegrityError:
+            user = User.objects.get(sub=sub)
+    return user_apply_claims(user=user, claims=claims), created
 
 
 @transaction.atomic

@@ -80,7 +80,12 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    # OpenID Connect sign-in (accounts/backends.py); ModelBackend keeps the admin's password login
+    # for superusers made with `createsuperuser`.
+    "accounts.backends.OIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -146,12 +151,34 @@ OIDC_SCOPES = env_str("OIDC_SCOPES", default="openid email profile")
 OIDC_AUDIENCES = env_list("OIDC_AUDIENCES")
 OIDC_STAFF_ROLES = env_list("OIDC_STAFF_ROLES")
 OIDC_SUPERUSER_ROLES = env_list("OIDC_SUPERUSER_ROLES")
+# Explicit endpoints override the discovered ones (a provider behind a split-horizon DNS, say).
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="") or ""
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", default="") or ""
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT", default="") or ""
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT", default="") or ""
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", default="") or ""
+# Seconds to wait for any answer from the provider.
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+
+# mozilla-django-oidc (browser sign-in). Endpoints and client come from accounts/oidc.py per request.
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = OIDC_SCOPES
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+# Kept in the session for RP-initiated logout's id_token_hint.
+OIDC_STORE_ID_TOKEN = True
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.views.provider_logout_url"
 
 ONBOARDING_TIMEOUT_SECONDS = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1)
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that an unauthenticated call gets 401 with `WWW-Authenticate: Bearer`.
+        "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("oidc/", include("accounts.urls")),
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),
 ]

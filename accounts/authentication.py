@@ -1,0 +1,89 @@
+"""API authentication with ``Authorization: Bearer <access token>``.
+
+A JWT access token (Keycloak's kind) is verified locally against the issuer's cached JWKS: no call
+to the provider per request. An opaque token (the development provider's kind) is checked at the
+provider's userinfo endpoint, and the answer is cached for ``USERINFO_CACHE_SECONDS``. Every refusal
+is a 401 with ``WWW-Authenticate: Bearer`` and a JSON ``{"detail": ...}``, never a 500.
+"""
+
+import hashlib
+import logging
+from typing import Any
+
+from django.core.cache import cache
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
+
+from accounts import oidc, tokens
+from accounts.models import User
+from accounts.services import user_sign_in
+from accounts.signals import user_authenticated
+
+logger = logging.getLogger("aether.oidc")
+
+# How long a userinfo answer for an opaque token is trusted; a revoked token works at most this long.
+USERINFO_CACHE_SECONDS = 60
+
+
+def _opaque_token_claims(token: str) -> dict[str, Any]:
+    # The cache key is a hash: the token itself never lands in the cache backend.
+    key = "aether:userinfo:" + hashlib.sha256(f"{oidc.issuer()}|{token}".encode()).hexdigest()
+    claims = cache.get(key)
+    if claims is None:
+        claims = oidc.fetch_userinfo(token)
+        if claims is None:
+            raise tokens.InvalidToken("The provider does not accept this token.")
+        cache.set(key, claims, USERINFO_CACHE_SECONDS)
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise tokens.InvalidToken("The token has no subject.")
+    return claims
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """DRF authentication by an OpenID Connect access token.
+
+    The first accepted token of a new ``sub`` creates the user.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, str] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            # No bearer token: let the next class (the session) try.
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+        try:
+            token = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("The token must be ASCII.") from None
+        return self._authenticate_token(token)
+
+    def _authenticate_token(self, token: str) -> tuple[User, str]:
+        if not oidc.is_configured():
+            raise exceptions.AuthenticationFailed("Bearer tokens are not accepted: OIDC_ISSUER is not set.")
+        try:
+            claims = (
+                tokens.verify_access_token(token)
+                if oidc.looks_like_jwt(token)
+                else _opaque_token_claims(token)
+            )
+        except tokens.InvalidToken as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from exc
+        except oidc.ProviderUnavailable as exc:
+            logger.warning("bearer token could not be checked", extra={"error": str(exc)})
+            raise exceptions.AuthenticationFailed("The identity provider cannot be reached.") from exc
+        user, created = user_sign_in(claims=claims)
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("This account is disabled.")
+        user_authenticated.send(sender=type(self), user=user, claims=claims, created=created, via="bearer")
+        # Receivers (onboarding) may have written rows related to this user in the meantime: the view
+        # must see them, not what this instance cached before.
+        user.refresh_from_db()
+        return user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,135 @@
+"""The sign-in, callback and sign-out pages under ``/oidc/``.
+
+mozilla-django-oidc's views, made to answer a page a person can read (never a 500) when sign-in is
+not configured, when the provider cannot be reached, and when it returns an error.
+"""
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+)
+
+from accounts import oidc
+from accounts.backends import ProviderError
+
+logger = logging.getLogger("aether.oidc")
+
+# What the provider's standard error codes (RFC 6749 4.1.2.1) mean to the person signing in.
+PROVIDER_ERRORS = {
+    "access_denied": "The sign-in was cancelled or refused at the identity provider.",
+    "login_required": "The identity provider needs you to sign in again.",
+    "consent_required": "The identity provider needs your consent before you can sign in.",
+    "temporarily_unavailable": "The identity provider is temporarily unavailable.",
+    "server_error": "The identity provider ran into an error.",
+}
+
+
+def sign_in_problem(request: HttpRequest, *, title: str, message: str, status: int) -> HttpResponse:
+    """The friendly page every sign-in failure ends on, with a way to try again."""
+    context = {"title": title, "message": message, "can_retry": oidc.is_configured()}
+    return render(request, "sign_in_problem.html", context, status=status)
+
+
+def _not_configured(request: HttpRequest) -> HttpResponse:
+    return sign_in_problem(
+        request,
+        title="Sign-in is not configured",
+        message="This Aether server has no identity provider configured (OIDC_ISSUER is not set), "
+        "so nobody can sign in yet. Ask its operator to set OIDC_ISSUER, OIDC_CLIENT_ID and "
+        "OIDC_CLIENT_SECRET.",
+        status=503,
+    )
+
+
+def _unreachable(request: HttpRequest) -> HttpResponse:
+    return sign_in_problem(
+        request,
+        title="The identity provider cannot be reached",
+        message="Aether could not talk to the identity provider just now. Please try again in a "
+        "moment; if it keeps happening, tell the operator of this server.",
+        status=503,
+    )
+
+
+class SignInView(OIDCAuthenticationRequestView):
+    """``/oidc/authenticate/``: send the browser to the provider's login page."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The library reads the endpoint and client here; Aether resolves them per request.
+        super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not oidc.is_configured():
+            return _not_configured(request)
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = oidc.endpoint("authorization_endpoint")
+        except oidc.ProviderUnavailable as exc:
+            logger.warning("sign-in could not start", extra={"error": str(exc)})
+            return _unreachable(request)
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_CLIENT_ID
+        return super().get(request)
+
+
+class CallbackView(OIDCAuthenticationCallbackView):
+    """``/oidc/callback/``: the provider sends the browser back here with a code or an error."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not oidc.is_configured():
+            return _not_configured(request)
+        try:
+            return super().get(request)
+        except ProviderError:
+            return _unreachable(request)
+        except SuspiciousOperation:
+            # A callback whose state this browser never asked for: an old tab, or a forged link.
+            return sign_in_problem(
+                request,
+                title="This sign-in link has expired",
+                message="The sign-in could not be matched to this browser. Please sign in again.",
+                status=400,
+            )
+
+    def login_failure(self) -> HttpResponse:
+        error = self.request.GET.get("error", "")
+        if error:
+            logger.info(
+                "the provider returned an error",
+                extra={"error": error, "description": self.request.GET.get("error_description", "")},
+            )
+            message = PROVIDER_ERRORS.get(error, f"The identity provider returned the error {error!r}.")
+            return sign_in_problem(request=self.request, title="Sign-in failed", message=message, status=400)
+        return sign_in_problem(
+            request=self.request,
+            title="Sign-in failed",
+            message="The identity provider's answer could not be accepted. Please sign in again.",
+            status=400,
+        )
+
+
+def provider_logout_url(request: HttpRequest) -> str:
+    """Where to send the browser after signing out: the provider's end-session endpoint, if any.
+
+    RP-initiated logout: ``id_token_hint`` tells the provider whose session to end, and
+    ``post_logout_redirect_uri`` brings the browser back to Aether's home page. Without an
+    end-session endpoint (or when the provider is unreachable) only Aether's session ends.
+    """
+    home = request.build_absolute_uri(settings.LOGOUT_REDIRECT_URL)
+    if not oidc.is_configured():
+        return home
+    end_session = oidc.optional_endpoint("end_session_endpoint")
+    if not end_session:
+        return home
+    params = {"post_logout_redirect_uri": home, "client_id": settings.OIDC_CLIENT_ID}
+    id_token = request.session.get("oidc_id_token")
+    if id_token:
+        params["id_token_hint"] = id_token
+    separator = "&" if "?" in end_session else "?"
+    return f"{end_session}{separator}{urlencode(params)}"

@@ -1,0 +1,88 @@
+"""Talking to the development OpenID provider (``oidc-provider-mock``) from outside a browser.
+
+Used by the tests and by ``python -m aether.devprovider``, which prints an access token for the API:
+
+    .venv/bin/python -m aether.devprovider you@example.com
+"""
+
+import argparse
+import os
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+DEFAULT_ISSUER = "http://127.0.0.1:9400"
+
+
+class DevProviderError(Exception):
+    """The development provider did not answer as expected."""
+
+
+def set_provider_user(provider_url: str, sub: str, claims: dict[str, Any]) -> None:
+    """Set the claims the provider gives ``sub`` (``PUT /users/<sub>``); non-standard claims pass through."""
+    response = requests.put(f"{provider_url}/users/{sub}", json=claims, timeout=10)
+    if response.status_code != 204:
+        raise DevProviderError(f"PUT /users/{sub} answered {response.status_code}: {response.text}")
+
+
+def obtain_access_token(
+    provider_url: str, sub: str, *, client_id: str, client_secret: str, redirect_uri: str
+) -> str:
+    """Run the authorization-code flow at the development provider as ``sub``; return the access token."""
+    state = uuid.uuid4().hex
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "openid email profile",
+            "state": state,
+        }
+    )
+    login = requests.post(
+        f"{provider_url}/oauth2/authorize?{query}", data={"sub": sub}, allow_redirects=False, timeout=10
+    )
+    if login.status_code != 302:
+        raise DevProviderError(f"The login form answered {login.status_code}: {login.text}")
+    params = parse_qs(urlsplit(login.headers["Location"]).query)
+    if params.get("state") != [state] or "code" not in params:
+        raise DevProviderError(f"Unexpected redirect after login: {login.headers['Location']}")
+    exchange = requests.post(
+        f"{provider_url}/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"][0],
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+        timeout=10,
+    )
+    if exchange.status_code != 200:
+        raise DevProviderError(f"The token endpoint answered {exchange.status_code}: {exchange.text}")
+    return exchange.json()["access_token"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m aether.devprovider",
+        description="Print an access token of the development provider (started by `make run`) for SUB.",
+    )
+    parser.add_argument("sub", help="who to sign in as, e.g. an e-mail address")
+    parser.add_argument("--issuer", default=os.environ.get("OIDC_ISSUER") or DEFAULT_ISSUER)
+    args = parser.parse_args(argv)
+    print(
+        obtain_access_token(
+            args.issuer,
+            args.sub,
+            client_id=os.environ.get("OIDC_CLIENT_ID") or "aether-dev",
+            client_secret=os.environ.get("OIDC_CLIENT_SECRET") or "aether-dev-secret",
+            redirect_uri="http://127.0.0.1:8000/oidc/callback/",
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
