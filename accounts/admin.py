@@ -1,5 +1,14 @@
+"""Admin for users, spaces and memberships.
+
+This module knows nothing about onboarding: the onboarding app extends ``UserAdmin`` with the
+onboarding status, its filter, the "Re-run onboarding" action and the runs inline, and registers
+that extension in place of this one (see ``onboarding/admin/users.py``).
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 
 from accounts.models import Membership, Space, User
 
@@ -7,6 +16,7 @@ from accounts.models import Membership, Space, User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "full_name", "sub", "is_staff", "created_at")
+    list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("email", "sub", "username", "full_name")
     ordering = ("-created_at",)
     readonly_fields = ("created_at", "updated_at", "last_login")
@@ -29,12 +39,33 @@ class MembershipInline(admin.TabularInline):
     extra = 0
     autocomplete_fields = ("user",)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).select_related("user")
+
 
 @admin.register(Space)
 class SpaceAdmin(admin.ModelAdmin):
-    list_display = ("name", "type", "owner", "created_at")
-    list_filter = ("type",)
-    search_fields = ("name", "owner__email", "owner__username")
+    list_display = ("name", "type", "owner", "member_count", "created_at")
+    list_filter = ("type", "created_at")
+    search_fields = ("name", "owner__email", "owner__username", "owner__sub")
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
+    readonly_fields = ("created_at", "updated_at")
     inlines = (MembershipInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Space]:
+        return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, space: Space) -> int:
+        return space.member_count
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "space", "role", "created_at")
+    list_filter = ("role", "space__type", "created_at")
+    search_fields = ("user__email", "user__username", "user__sub", "space__name")
+    list_select_related = ("user", "space")
+    autocomplete_fields = ("user", "space")
+    readonly_fields = ("created_at",)
