@@ -51,7 +51,16 @@ class OnboardingRunInline(admin.TabularInline):
     fk_name = "user"
     formset = RecentRunsFormSet
     verbose_name_plural = f"onboarding runs (newest {RUNS_SHOWN})"
-    fields = ("run", "trigger", "status_badge", "blueprint_version", "duration_ms", "steps", "error", "actor")
+    fields = (
+        "run",
+        "trigger",
+        "status_badge",
+        "blueprint_version",
+        "duration_ms",
+        "steps",
+        "failure",
+        "actor",
+    )
     readonly_fields = fields
     ordering = ("-started_at",)
     extra = 0
@@ -82,7 +91,7 @@ class OnboardingRunInline(admin.TabularInline):
         return step_summary(run)
 
     @admin.display(description="error")
-    def error(self, run: OnboardingRun) -> str:
+    def failure(self, run: OnboardingRun) -> str:
         return f"{run.failed_step}: {run.error}" if run.failed_step else run.error
 
 
