@@ -100,6 +100,8 @@ class BlueprintDocumentInline(admin.StackedInline):
     model = BlueprintDocument
     form = BlueprintDocumentForm
     formset = BlueprintDocumentFormSet
+    verbose_name = "sample document"
+    verbose_name_plural = "sample documents (the user receives them in this order)"
     fields = ("key", "name", "order", "content")
     readonly_fields = ("key",)
     extra = 0
