@@ -211,3 +211,40 @@ def test_the_user_page_lists_runs_newest_first_with_their_steps(staff_client, pe
     assert "Rolled back" in page and "Not run" in page
     assert re.search(r"Documents <span[^>]*>Succeeded</span> \d+ ms, created 0", page) is None
     assert re.search(r"Documents <span[^>]*>Succeeded</span> \d+ ms, created 3", page)
+
+
+def test_saving_the_user_form_keeps_the_runs_untouched(staff_client, people):
+    user = people["failed"]
+    runs = list(OnboardingRun.objects.filter(user=user).order_by("-started_at"))
+    data = {
+        "username": user.username,
+        "sub": user.sub,
+        "email": user.email,
+        "full_name": "Renamed Person",
+        "is_active": "on",
+        "onboarding_runs-TOTAL_FORMS": len(runs),
+        "onboarding_runs-INITIAL_FORMS": len(runs),
+        "onboarding_runs-MIN_NUM_FORMS": 0,
+        "onboarding_runs-MAX_NUM_FORMS": 0,
+    }
+    for index, run in enumerate(runs):
+        data[f"onboarding_runs-{index}-id"] = str(run.pk)
+        data[f"onboarding_runs-{index}-user"] = str(user.pk)
+
+    response = staff_client.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.full_name == "Renamed Person"
+    assert list(OnboardingRun.objects.filter(user=user).order_by("-started_at")) == runs
+    assert OnboardingRun.objects.get(pk=runs[0].pk).error == runs[0].error
+
+
+def test_the_user_page_shows_only_the_newest_runs(staff_client, make_user):
+    user = make_user()
+    for _ in range(25):
+        onboard_user(user=user, trigger="retry", force=True)
+
+    page = staff_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
+
+    assert page.count('<td class="field-run">') == 20
