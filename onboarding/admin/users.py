@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from accounts.admin import UserAdmin
 from accounts.models import User
 from onboarding.admin.display import admin_link, status_badge, step_summary
+from onboarding.admin.runs import ReadOnlyMixin
 from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.selectors import onboarding_status_counts, status_filter
 from onboarding.services import onboard_user
@@ -46,7 +47,7 @@ class RecentRunsFormSet(BaseInlineFormSet):
         return self._recent_runs
 
 
-class OnboardingRunInline(admin.TabularInline):
+class OnboardingRunInline(ReadOnlyMixin, admin.TabularInline):
     model = OnboardingRun
     fk_name = "user"
     formset = RecentRunsFormSet
@@ -68,15 +69,6 @@ class OnboardingRunInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OnboardingRun]:
         return super().get_queryset(request).select_related("actor").prefetch_related("steps")
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="started")
     def run(self, run: OnboardingRun) -> SafeString:
@@ -101,7 +93,7 @@ class OnboardingUserAdmin(UserAdmin):
     actions = ("rerun_onboarding",)
     inlines = (OnboardingRunInline,)
     change_list_template = "admin/onboarding/user_change_list.html"
-    onboarding_fields = ("onboarding_status", "onboarding_attempts", "onboarding_error")
+    onboarding_fields = ("onboarding_status", "onboarding_attempts", "onboarding_error", "all_runs")
     readonly_fields = (*UserAdmin.readonly_fields, *onboarding_fields)
     fieldsets = (*UserAdmin.fieldsets, ("Onboarding", {"fields": onboarding_fields}))
 
@@ -147,6 +139,14 @@ class OnboardingUserAdmin(UserAdmin):
     def onboarding_error(self, user: User) -> str:
         state = getattr(user, "onboarding", None) if user.pk else None
         return state.last_error if state else ""
+
+    @admin.display(description="runs")
+    def all_runs(self, user: User) -> SafeString | str:
+        count = user.onboarding_runs.count() if user.pk else 0
+        if not count:
+            return "none yet"
+        url = reverse("admin:onboarding_onboardingrun_changelist")
+        return format_html('<a href="{}?user__id__exact={}">All {} runs</a>', url, user.pk, count)
 
     @admin.action(description="Re-run onboarding", permissions=["change"])
     def rerun_onboarding(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -240,11 +240,17 @@ def test_saving_the_user_form_keeps_the_runs_untouched(staff_client, people):
     assert OnboardingRun.objects.get(pk=runs[0].pk).error == runs[0].error
 
 
-def test_the_user_page_shows_only_the_newest_runs(staff_client, make_user):
+def test_the_user_page_shows_the_newest_runs_and_links_to_all(staff_client, make_user):
     user = make_user()
+    other = make_user()
+    onboard_user(user=other, trigger="login")
     for _ in range(25):
         onboard_user(user=user, trigger="retry", force=True)
 
     page = staff_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
 
     assert page.count('<td class="field-run">') == 20
+    link = re.search(r'<a href="([^"]+)">All 25 runs</a>', page).group(1)
+    all_runs = staff_client.get(link).content.decode()
+    assert all_runs.count('<td class="field-user_link">') == 25
+    assert other.email not in all_runs
