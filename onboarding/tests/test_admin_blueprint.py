@@ -204,3 +204,20 @@ def test_runs_record_the_version_they_used(client, make_user):
     run = onboard_user(user=make_user(), trigger="login")
 
     assert OnboardingRun.objects.get(pk=run.pk).blueprint_version == 2
+
+
+def test_without_any_blueprint_staff_can_add_the_first_version(client):
+    first = blueprint_current()
+    data = form_data(first, change_note="From scratch")
+    data.update({"documents-TOTAL_FORMS": 1, "documents-INITIAL_FORMS": 0})
+    data.update({"documents-0-name": "Hello.txt", "documents-0-content": "Hello!\n", "documents-0-order": 1})
+    del data["documents-0-id"], data["documents-0-blueprint"]
+    Blueprint.objects.all().delete()
+
+    assert client.get(reverse("admin:onboarding_blueprint_add")).status_code == 200
+    response = client.post(reverse("admin:onboarding_blueprint_add"), data)
+
+    assert response.status_code == 302
+    created = blueprint_current()
+    assert (created.version, created.change_note) == (1, "From scratch")
+    assert [(d.key, d.name) for d in created.documents.all()] == [("hellotxt", "Hello.txt")]
