@@ -87,6 +87,18 @@ def test_an_unknown_identifier_is_named_on_stderr_and_the_others_are_done(make_u
     assert status_of(first) == status_of(second) == OnboardingStatus.COMPLETED
 
 
+def test_an_email_shared_by_two_users_is_ambiguous(make_user):
+    # A new sub with a known e-mail is a new user, so e-mails are not unique.
+    first = make_user(email="shared@example.com")
+    make_user(email="shared@example.com")
+
+    code, out, err = run_command("shared@example.com", first.sub)
+
+    assert code == 1
+    assert "ambiguous user: shared@example.com is the e-mail of 2 users" in err
+    assert [line.split()[0] for line in out.splitlines()] == [first.sub]
+
+
 def test_a_failed_run_is_reported_and_exits_1(make_user, fail_step):
     user = make_user()
     fail_step("notebook")  # failure injection: the notebook step raises after doing its work
