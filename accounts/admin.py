@@ -35,12 +35,40 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """The space's members: their roles can change here; new members are added below."""
+
     model = Membership
+    fields = ("user", "role", "created_at")
+    # Shown as text, not an autocomplete widget, which would run one query per member to label itself.
+    readonly_fields = ("user", "created_at")
     extra = 0
-    autocomplete_fields = ("user",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return super().get_queryset(request).select_related("user")
+        # Each row is labelled "<user> in <space>": both are read here, not once per row.
+        return super().get_queryset(request).select_related("user", "space")
+
+    def has_add_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        return False
+
+
+class NewMembershipInline(admin.TabularInline):
+    """Blank rows to add members, with a user search."""
+
+    model = Membership
+    fields = ("user", "role")
+    autocomplete_fields = ("user",)
+    extra = 1
+    verbose_name = "new member"
+    verbose_name_plural = "add members"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).none()
+
+    def has_change_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        return False
 
 
 @admin.register(Space)
@@ -51,7 +79,7 @@ class SpaceAdmin(admin.ModelAdmin):
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
-    inlines = (MembershipInline,)
+    inlines = (MembershipInline, NewMembershipInline)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Space]:
         return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))

@@ -68,7 +68,8 @@ class OnboardingRunInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OnboardingRun]:
-        return super().get_queryset(request).select_related("actor").prefetch_related("steps")
+        # Each row is labelled with its user, so the user is read with the runs, not once per row.
+        return super().get_queryset(request).select_related("user", "actor").prefetch_related("steps")
 
     @admin.display(description="started")
     def run(self, run: OnboardingRun) -> SafeString:
