@@ -338,3 +338,40 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
 
     assert code == 0 and len(out.splitlines()) == 25
     assert err == ""
+
+
+def test_an_interrupted_run_can_be_started_again(monkeypatch):
+    users = bulk_users(12, "interrupted")
+    from onboarding import services
+
+    real = dict(services.STEPS)["documents"]
+    seen: list[str] = []
+
+    def interrupted_at_the_fifth_user(ctx):
+        # Failure injection: Ctrl-C arrives while the fifth user's documents are being written.
+        seen.append(ctx.user.pk)
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+        return real(ctx)
+
+    monkeypatch.setattr(
+        services,
+        "STEPS",
+        tuple((n, interrupted_at_the_fifth_user if n == "documents" else s) for n, s in services.STEPS),
+    )
+    code, out, err = run_command("--all-incomplete")
+
+    assert code == 130
+    assert "Interrupted after 4 of 12 users" in err
+    assert len(out.splitlines()) == 4
+    # The interrupted user's transaction was rolled back: nothing half-made.
+    assert Notebook.objects.filter(owner_id=seen[4]).count() == 0
+
+    monkeypatch.undo()
+    code, out, _err = run_command("--all-incomplete")
+
+    assert code == 0
+    assert len(out.splitlines()) == 8
+    assert UserOnboarding.objects.filter(status=OnboardingStatus.COMPLETED).count() == 12
+    assert Notebook.objects.filter(owner__in=users).count() == 12
+    assert Document.objects.filter(notebook__owner__in=users).count() == 36
