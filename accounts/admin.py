@@ -1,5 +1,14 @@
+"""Admin for users, spaces and memberships.
+
+This module knows nothing about onboarding: the onboarding app extends ``UserAdmin`` with the
+onboarding status, its filter, the "Re-run onboarding" action and the runs inline, and registers
+that extension in place of this one (see ``onboarding/admin/users.py``).
+"""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 
 from accounts.models import Membership, Space, User
 
@@ -7,6 +16,7 @@ from accounts.models import Membership, Space, User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "full_name", "sub", "is_staff", "created_at")
+    list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("email", "sub", "username", "full_name")
     ordering = ("-created_at",)
     readonly_fields = ("created_at", "updated_at", "last_login")
@@ -25,16 +35,65 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """The space's members: their roles can change here; new members are added below."""
+
     model = Membership
+    fields = ("user", "role", "created_at")
+    # Shown as text, not an autocomplete widget, which would run one query per member to label itself.
+    readonly_fields = ("user", "created_at")
     extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        # Each row is labelled "<user> in <space>": both are read here, not once per row.
+        return super().get_queryset(request).select_related("user", "space")
+
+    def has_add_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        return False
+
+
+class NewMembershipInline(admin.TabularInline):
+    """Blank rows to add members, with a user search."""
+
+    model = Membership
+    fields = ("user", "role")
     autocomplete_fields = ("user",)
+    extra = 1
+    verbose_name = "new member"
+    verbose_name_plural = "add members"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return super().get_queryset(request).none()
+
+    def has_change_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        return False
 
 
 @admin.register(Space)
 class SpaceAdmin(admin.ModelAdmin):
-    list_display = ("name", "type", "owner", "created_at")
-    list_filter = ("type",)
-    search_fields = ("name", "owner__email", "owner__username")
+    list_display = ("name", "type", "owner", "member_count", "created_at")
+    list_filter = ("type", "created_at")
+    search_fields = ("name", "owner__email", "owner__username", "owner__sub")
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
-    inlines = (MembershipInline,)
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (MembershipInline, NewMembershipInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Space]:
+        return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, space: Space) -> int:
+        return space.member_count
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "space", "role", "created_at")
+    list_filter = ("role", "space__type", "created_at")
+    search_fields = ("user__email", "user__username", "user__sub", "space__name")
+    list_select_related = ("user", "space")
+    autocomplete_fields = ("user", "space")
+    readonly_fields = ("created_at",)

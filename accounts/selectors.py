@@ -2,7 +2,7 @@
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Membership, Space, User
 
@@ -37,3 +37,38 @@ def user_by_email(email: str) -> User | None:
     """A signed-in-before user with this e-mail (case-insensitive), if exactly one exists."""
     users = list(User.objects.filter(email__iexact=email.strip())[:2])
     return users[0] if len(users) == 1 else None
+
+
+class AmbiguousIdentifier(Exception):
+    """An e-mail address shared by several users: name one of them by ``sub``, username or id."""
+
+
+def user_by_identifier(identifier: str) -> User | None:
+    """The user named by their id, OIDC ``sub``, username or e-mail, in that order of precedence.
+
+    Ids, subs and usernames are unique; e-mail addresses are not (a new ``sub`` with a known e-mail is
+    a new user), so an e-mail shared by several users raises ``AmbiguousIdentifier``. A UUID is
+    matched against ids and subs alike, since providers such as Keycloak use UUIDs as subs.
+    """
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    matches = Q(sub=identifier) | Q(username=identifier) | Q(email__iexact=identifier)
+    try:
+        as_uuid: uuid.UUID | None = uuid.UUID(identifier)
+    except ValueError:
+        as_uuid = None
+    else:
+        matches |= Q(pk=as_uuid)
+    candidates = list(User.objects.filter(matches)[:10])
+    for matched in (
+        lambda u: u.pk == as_uuid,
+        lambda u: u.sub == identifier,
+        lambda u: u.username == identifier,
+    ):
+        found = [user for user in candidates if matched(user)]
+        if found:
+            return found[0]
+    if len(candidates) > 1:
+        raise AmbiguousIdentifier(f"{identifier} is the e-mail of {len(candidates)} users")
+    return candidates[0] if candidates else None

@@ -1,11 +1,14 @@
 """Reads about onboarding: the current blueprint, what a user received, and what is still missing."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import personal_space_of
 from notebooks.models import Agent, Document, Notebook
-from onboarding.models import Blueprint, OnboardingRun, UserOnboarding
+from onboarding.models import Blueprint, OnboardingRun, OnboardingStatus, UserOnboarding
 
 # Resources created by onboarding carry these keys, so a later run recognises them after a rename.
 NOTEBOOK_KEY = "onboarding"
@@ -96,3 +99,75 @@ def onboarding_plan(user: User, blueprint: Blueprint | None = None) -> Onboardin
     if onboarding_agent_of(user) is None:
         plan.agent.append(blueprint.agent_name)
     return plan
+
+
+def status_filter(status: str) -> Q:
+    """Users whose onboarding status is ``status``; users without a state row have not started."""
+    if status == OnboardingStatus.NOT_STARTED:
+        return Q(onboarding__isnull=True) | Q(onboarding__status=status)
+    return Q(onboarding__status=status)
+
+
+def onboarding_status_counts() -> dict[str, int]:
+    """How many users are in each onboarding status, every status present (one query)."""
+    return User.objects.aggregate(
+        **{status: Count("pk", filter=status_filter(status)) for status in OnboardingStatus.values}
+    )
+
+
+def users_with_incomplete_onboarding() -> QuerySet[User]:
+    """Every user whose onboarding has not completed, by primary key."""
+    return User.objects.exclude(onboarding__status=OnboardingStatus.COMPLETED).order_by("pk")
+
+
+def user_batches(users: QuerySet[User], *, size: int = 500) -> Iterator[list[User]]:
+    """``users`` in batches by primary key, each batch read when the previous one is done.
+
+    Keyset pagination, not offsets: rows that leave the set while a batch is processed (an
+    incomplete user who completes) do not shift the next batch.
+    """
+    last_pk = None
+    while True:
+        page = users.order_by("pk")
+        if last_pk is not None:
+            page = page.filter(pk__gt=last_pk)
+        batch = list(page[:size])
+        if not batch:
+            return
+        yield batch
+        last_pk = batch[-1].pk
+
+
+@dataclass(frozen=True)
+class SampleDocumentPreview:
+    name: str
+    lines: int
+    size_bytes: int
+    first_line: str
+
+
+@dataclass(frozen=True)
+class BlueprintPreview:
+    """What a new user would receive from a blueprint version, as they would see it."""
+
+    blueprint: Blueprint
+    space_name: str
+    documents: list[SampleDocumentPreview]
+
+
+def blueprint_preview(blueprint: Blueprint, *, example_name: str = "Ada Lovelace") -> BlueprintPreview:
+    """A preview of ``blueprint`` for a new user called ``example_name``."""
+    documents = sorted(blueprint.documents.all(), key=lambda d: (d.order, d.name))
+    return BlueprintPreview(
+        blueprint=blueprint,
+        space_name=blueprint.space_name_template.format(name=example_name),
+        documents=[
+            SampleDocumentPreview(
+                name=d.name,
+                lines=len(d.content.splitlines()),
+                size_bytes=len(d.content.encode("utf-8")),
+                first_line=next((line for line in d.content.splitlines() if line.strip()), ""),
+            )
+            for d in documents
+        ],
+    )

@@ -1,0 +1,57 @@
+"""Small renderings the onboarding admin pages share."""
+
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from onboarding.models import OnboardingRun, OnboardingStep
+
+# CSS classes from static/onboarding/admin.css: the admin runs under a strict CSP (no inline styles).
+STATUS_CLASSES = {
+    "completed": "ok",
+    "succeeded": "ok",
+    "failed": "bad",
+    "running": "busy",
+    "rolled_back": "muted",
+    "not_run": "muted",
+    "skipped": "muted",
+    "not_started": "muted",
+}
+
+
+def status_badge(status: str, label: str) -> SafeString:
+    return format_html(
+        '<span class="onboarding-status onboarding-status-{}">{}</span>',
+        STATUS_CLASSES.get(status, "muted"),
+        label,
+    )
+
+
+def step_summary(run: OnboardingRun) -> SafeString:
+    """The run's steps on one line each: name, status, duration, what it created or its error."""
+    steps: list[OnboardingStep] = list(run.steps.all())
+    if not steps:
+        return format_html('<span class="onboarding-muted">{}</span>', "no steps (skipped)")
+    items = [
+        format_html(
+            "<li>{} {} {}{}</li>",
+            step.get_name_display(),
+            status_badge(step.status, step.get_status_display()),
+            f"{step.duration_ms} ms" if step.duration_ms is not None else "",
+            format_html(", created {}", step.created_count)
+            if step.created_count
+            else format_html(": {}", step.error)
+            if step.error
+            else "",
+        )
+        for step in steps
+    ]
+    return format_html(
+        '<ul class="onboarding-steps">{}</ul>', format_html_join("", "{}", ((i,) for i in items))
+    )
+
+
+def admin_link(obj: object, label: object = None) -> SafeString:
+    meta = obj._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj if label is None else label)

@@ -1,0 +1,82 @@
+"""The record of onboarding runs: read-only, filterable, each run with its steps."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from onboarding.admin.display import admin_link, status_badge
+from onboarding.models import OnboardingRun, OnboardingStep
+
+
+class ReadOnlyMixin:
+    """Runs and steps are history: staff can read them, nobody edits or deletes them here."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class OnboardingStepInline(ReadOnlyMixin, admin.TabularInline):
+    model = OnboardingStep
+    fields = ("name", "status_badge", "duration_ms", "created_count", "error")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="status")
+    def status_badge(self, step: OnboardingStep) -> SafeString:
+        return status_badge(step.status, step.get_status_display())
+
+
+@admin.register(OnboardingRun)
+class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "user_link",
+        "trigger",
+        "status_badge",
+        "forced",
+        "blueprint_version",
+        "duration_ms",
+        "failed_step",
+        "actor",
+    )
+    list_filter = ("status", "trigger", ("started_at", admin.DateFieldListFilter), "forced", "failed_step")
+    search_fields = ("user__email", "user__username", "user__sub", "user__full_name")
+    list_select_related = ("user", "actor")
+    date_hierarchy = "started_at"
+    fields = (
+        "user_link",
+        "trigger",
+        "status_badge",
+        "forced",
+        "actor",
+        "blueprint_version",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "failed_step",
+        "error",
+        "created",
+    )
+    readonly_fields = fields
+    inlines = (OnboardingStepInline,)
+
+    class Media:
+        css = {"all": ("onboarding/admin.css",)}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OnboardingRun]:
+        return super().get_queryset(request).select_related("user", "actor")
+
+    @admin.display(description="user", ordering="user__email")
+    def user_link(self, run: OnboardingRun) -> SafeString:
+        return admin_link(run.user)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: OnboardingRun) -> SafeString:
+        return status_badge(run.status, run.get_status_display())

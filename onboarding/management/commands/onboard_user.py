@@ -1,0 +1,197 @@
+"""``manage.py onboard_user``: onboard named users, or every user whose onboarding is incomplete.
+
+Each user is onboarded by its own ``onboard_user`` call, in its own transaction: one failure undoes
+nothing else, and an interrupted run can simply be started again (completed users are skipped).
+"""
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from accounts.models import User
+from accounts.selectors import AmbiguousIdentifier, user_by_identifier
+from onboarding.models import OnboardingRun, OnboardingStatus
+from onboarding.selectors import (
+    blueprint_current,
+    onboarding_plan,
+    onboarding_state_of,
+    user_batches,
+    users_with_incomplete_onboarding,
+)
+from onboarding.services import onboard_user
+
+# A progress bar is worth drawing from this many users on, and only on a terminal.
+PROGRESS_BAR_FROM = 20
+BATCH_SIZE = 500
+
+
+@dataclass
+class Outcome:
+    """One user's line of output."""
+
+    identifier: str
+    user_id: str
+    status: str
+    duration_ms: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+    would_create: dict[str, list[str]] | None = None
+    failed_step: str = ""
+    error: str = ""
+    run_id: str = ""
+
+    def as_json(self) -> str:
+        body: dict[str, object] = {
+            "identifier": self.identifier,
+            "user_id": self.user_id,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "created": self.created,
+        }
+        if self.would_create is not None:
+            body["would_create"] = self.would_create
+        if self.run_id:
+            body["run_id"] = self.run_id
+        if self.status == OnboardingRun.Status.FAILED:
+            body["failed_step"] = self.failed_step or None
+            body["error"] = self.error
+        return json.dumps(body, ensure_ascii=False)
+
+    def as_text(self) -> str:
+        head = f"{self.identifier}  {self.status}  {self.duration_ms} ms"
+        if self.status == OnboardingRun.Status.FAILED:
+            where = f" at {self.failed_step}" if self.failed_step else ""
+            return f"{head}  failed{where}: {self.error}"
+        if self.status == OnboardingRun.Status.SKIPPED:
+            return f"{head}  already completed (--force creates whatever is missing)"
+        if self.would_create is not None:
+            wanted = {step: names for step, names in self.would_create.items() if names}
+            if not wanted:
+                return f"{head}  would create nothing"
+            listed = "; ".join(f"{step}: {', '.join(names)}" for step, names in wanted.items())
+            return f"{head}  would create {listed}"
+        made = ", ".join(f"{step}={count}" for step, count in self.created.items() if count)
+        return f"{head}  created {made or 'nothing (all present)'}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Onboard users now: create whatever the onboarding blueprint lists and they are missing. "
+        "Users are named by e-mail, OIDC sub, username or id."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "identifiers", nargs="*", metavar="IDENTIFIER", help="e-mail, sub, username or id"
+        )
+        parser.add_argument(
+            "--all-incomplete",
+            action="store_true",
+            help="every user whose onboarding is not completed, in batches by primary key",
+        )
+        parser.add_argument("--force", action="store_true", help="also run for users already completed")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="say what would be created; change nothing"
+        )
+        parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+    def handle(self, *args: object, **options: object) -> None:
+        identifiers: list[str] = options["identifiers"]
+        if not identifiers and not options["all_incomplete"]:
+            raise CommandError(
+                "Name at least one user (e-mail, sub, username or id) or pass --all-incomplete."
+            )
+        if blueprint_current() is None:
+            raise CommandError("No onboarding blueprint exists; publish one in the admin first.")
+
+        named, unknown = self._resolve(identifiers)
+        total = len(named) + (users_with_incomplete_onboarding().count() if options["all_incomplete"] else 0)
+        show_bar = total >= PROGRESS_BAR_FROM and sys.stderr.isatty()
+        failed = done = 0
+        with tqdm(total=total, unit="user", file=sys.stderr, disable=not show_bar) as bar:
+            try:
+                for identifier, user in self._users(named, options["all_incomplete"]):
+                    outcome = self._onboard(identifier, user, force=options["force"], dry=options["dry_run"])
+                    line = outcome.as_json() if options["format"] == "json" else outcome.as_text()
+                    # Lift the bar while a line is written, in case both go to the same terminal.
+                    with tqdm.external_write_mode(file=sys.stdout):
+                        self.stdout.write(line)
+                        self.stdout.flush()
+                    failed += outcome.status == OnboardingRun.Status.FAILED
+                    done += 1
+                    bar.update()
+            except KeyboardInterrupt:
+                raise CommandError(
+                    f"Interrupted after {done} of {total} users; each finished user is saved. "
+                    "Run the command again to continue.",
+                    returncode=130,
+                ) from None
+        if unknown or failed:
+            problems = [f"{len(unknown)} unknown"] if unknown else []
+            problems += [f"{failed} failed"] if failed else []
+            raise CommandError(f"{done} users processed; {', '.join(problems)}.", returncode=1)
+
+    def _resolve(self, identifiers: list[str]) -> tuple[list[tuple[str, User]], list[str]]:
+        """The named users, each once, and the identifiers that name nobody (reported on stderr)."""
+        named: list[tuple[str, User]] = []
+        seen: set = set()
+        unknown: list[str] = []
+        for identifier in identifiers:
+            try:
+                user = user_by_identifier(identifier)
+            except AmbiguousIdentifier as exc:
+                self.stderr.write(f"ambiguous user: {exc}; name them by sub, username or id")
+                unknown.append(identifier)
+                continue
+            if user is None:
+                self.stderr.write(f"unknown user: {identifier}")
+                unknown.append(identifier)
+            elif user.pk not in seen:
+                seen.add(user.pk)
+                named.append((identifier, user))
+        return named, unknown
+
+    def _users(self, named: list[tuple[str, User]], all_incomplete: bool) -> Iterator[tuple[str, User]]:
+        yield from named
+        if not all_incomplete:
+            return
+        already = {user.pk for _identifier, user in named}
+        for batch in user_batches(users_with_incomplete_onboarding(), size=BATCH_SIZE):
+            for user in batch:
+                if user.pk not in already:
+                    yield user.email or user.username, user
+
+    def _onboard(self, identifier: str, user: User, *, force: bool, dry: bool) -> Outcome:
+        if dry:
+            return self._plan(identifier, user, force=force)
+        run = onboard_user(user=user, trigger=OnboardingRun.Trigger.COMMAND, force=force)
+        return Outcome(
+            identifier=identifier,
+            user_id=str(user.pk),
+            status=run.status,
+            duration_ms=run.duration_ms or 0,
+            created=run.created or {},
+            failed_step=run.failed_step,
+            error=run.error,
+            run_id=str(run.pk),
+        )
+
+    def _plan(self, identifier: str, user: User, *, force: bool) -> Outcome:
+        started = time.monotonic()
+        if onboarding_state_of(user).status == OnboardingStatus.COMPLETED and not force:
+            status = OnboardingRun.Status.SKIPPED
+            would_create = None
+        else:
+            status = "dry_run"
+            would_create = onboarding_plan(user).as_dict()
+        return Outcome(
+            identifier=identifier,
+            user_id=str(user.pk),
+            status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            would_create=would_create,
+        )

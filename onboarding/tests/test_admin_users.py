@@ -1,0 +1,256 @@
+"""Staff see who is not onboarded and fix it from the user admin."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from notebooks.models import Document
+from onboarding import services
+from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
+from onboarding.services import onboard_user
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:accounts_user_changelist")
+
+
+@pytest.fixture
+def staff(make_user):
+    """A staff member allowed to view and change users, and to view runs; not a superuser."""
+    member = make_user(email="staff@example.com", full_name="Staff Member", is_staff=True)
+    member.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["view_user", "change_user", "view_onboardingrun", "view_onboardingstep"]
+        )
+    )
+    return member
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def people(make_user, monkeypatch):
+    """One user of each status: completed, failed, not started."""
+    done = make_user(email="done@example.com")
+    onboard_user(user=done, trigger="login")
+    broken = make_user(email="broken@example.com")
+    with monkeypatch.context() as patch:
+        # Failure injection, undone at the end of the block: the run fails in its documents step.
+        steps = dict(services.STEPS)
+        real = steps["documents"]
+
+        def failing(ctx):
+            real(ctx)
+            raise RuntimeError("storage unavailable")
+
+        steps["documents"] = failing
+        patch.setattr(services, "STEPS", tuple(steps.items()))
+        onboard_user(user=broken, trigger="login")
+    fresh = make_user(email="fresh@example.com")
+    return {"completed": done, "failed": broken, "not_started": fresh}
+
+
+def listed_emails(response) -> set[str]:
+    return set(re.findall(r'<td class="field-email">([^<]+)</td>', response.content.decode()))
+
+
+def rerun(client: Client, *users) -> object:
+    return client.post(
+        CHANGELIST,
+        {"action": "rerun_onboarding", "_selected_action": [str(u.pk) for u in users]},
+        follow=True,
+    )
+
+
+def test_the_changelist_shows_and_filters_by_onboarding_status(staff_client, people):
+    assert UserOnboarding.objects.get(user=people["failed"]).status == OnboardingStatus.FAILED
+
+    everyone = staff_client.get(CHANGELIST)
+    failed = staff_client.get(CHANGELIST, {"onboarding_status": "failed"})
+    not_started = staff_client.get(CHANGELIST, {"onboarding_status": "not_started"})
+    completed = staff_client.get(CHANGELIST, {"onboarding_status": "completed"})
+
+    assert everyone.status_code == 200
+    page = everyone.content.decode()
+    assert 'class="onboarding-status onboarding-status-bad">Failed</span>' in page
+    assert listed_emails(failed) == {"broken@example.com"}
+    # Users without a state row have not started, like the staff member here.
+    assert listed_emails(not_started) == {"fresh@example.com", "staff@example.com"}
+    assert listed_emails(completed) == {"done@example.com"}
+
+
+def test_the_changelist_header_counts_users_by_status(staff_client, people):
+    page = staff_client.get(CHANGELIST).content.decode()
+
+    counts = dict(
+        (label, int(count))
+        for count, label in re.findall(
+            r'<strong>(\d+)</strong> <span class="onboarding-status[^"]*">([^<]+)</span>', page
+        )
+    )
+    assert counts == {"Not started": 2, "Running": 0, "Completed": 1, "Failed": 1}
+
+
+def test_search_finds_users_by_email_sub_and_username(staff_client, people):
+    user = people["failed"]
+    for term in (user.email, user.sub, user.username):
+        assert listed_emails(staff_client.get(CHANGELIST, {"q": term})) == {user.email}
+
+
+def test_rerun_restores_only_the_deleted_sample_document(staff_client, staff, people):
+    user = people["completed"]
+    documents = Document.objects.filter(notebook__owner=user)
+    kept = set(documents.exclude(name="Sample FAQ.txt").values_list("pk", flat=True))
+    documents.get(name="Sample FAQ.txt").delete()
+
+    response = rerun(staff_client, user)
+
+    assert response.status_code == 200
+    assert "Re-ran onboarding for 1 user: 1 succeeded, 0 failed." in response.content.decode()
+    assert documents.count() == 3
+    assert kept < set(documents.values_list("pk", flat=True))
+    run = OnboardingRun.objects.filter(user=user).latest("started_at")
+    assert (run.trigger, run.actor, run.forced, run.status) == ("admin", staff, True, "completed")
+    assert run.created == {"personal_space": 0, "notebook": 0, "documents": 1, "agent": 0}
+
+
+def test_rerun_completes_a_failed_onboarding_and_counts_both(staff_client, people):
+    response = rerun(staff_client, people["failed"], people["not_started"])
+
+    assert "Re-ran onboarding for 2 users: 2 succeeded, 0 failed." in response.content.decode()
+    for user in (people["failed"], people["not_started"]):
+        assert UserOnboarding.objects.get(user=user).status == OnboardingStatus.COMPLETED
+        assert Document.objects.filter(notebook__owner=user).count() == 3
+
+
+def test_the_message_counts_failures_and_links_to_the_failed_runs(staff_client, people, fail_step):
+    fail_step("agent")  # failure injection: every run of this test fails in its agent step
+
+    response = rerun(staff_client, people["failed"], people["not_started"])
+
+    page = response.content.decode()
+    assert "Re-ran onboarding for 2 users: 0 succeeded, 2 failed." in page
+    link = re.search(r'href="([^"]*onboardingrun/\?id__in=[^"]+)"', page).group(1)
+    failed_runs = staff_client.get(link.replace("&amp;", "&"))
+    assert failed_runs.status_code == 200
+    rows = re.findall(
+        r'<td class="field-user_link"><a href="[^"]+">([^<]+)</a></td>.*?'
+        r'<td class="field-failed_step">([^<]*)</td>',
+        failed_runs.content.decode(),
+        flags=re.S,
+    )
+    assert sorted(rows) == [("broken@example.com", "agent"), ("fresh@example.com", "agent")]
+
+
+def test_anonymous_and_non_staff_users_cannot_run_the_action(make_user, people):
+    runs_before = OnboardingRun.objects.count()
+    anonymous = Client()
+    member = make_user(email="member@example.com")
+    signed_in = Client()
+    signed_in.force_login(member)
+
+    for client in (anonymous, signed_in):
+        response = client.post(
+            CHANGELIST, {"action": "rerun_onboarding", "_selected_action": [str(people["failed"].pk)]}
+        )
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+    assert OnboardingRun.objects.count() == runs_before
+
+
+def test_the_action_needs_a_post_with_a_csrf_token(staff, people):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    runs_before = OnboardingRun.objects.count()
+    selection = {"action": "rerun_onboarding", "_selected_action": [str(people["failed"].pk)]}
+
+    as_get = client.get(CHANGELIST, selection)
+    without_token = client.post(CHANGELIST, selection)
+
+    assert as_get.status_code in (200, 302)
+    assert without_token.status_code == 403
+    assert OnboardingRun.objects.count() == runs_before
+
+    page = client.get(CHANGELIST)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    with_token = client.post(CHANGELIST, {**selection, "csrfmiddlewaretoken": token})
+    assert with_token.status_code == 302
+    assert OnboardingRun.objects.count() == runs_before + 1
+
+
+def test_a_staff_member_without_change_permission_is_not_offered_the_action(make_user, people):
+    viewer = make_user(email="viewer@example.com", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_user"))
+    client = Client()
+    client.force_login(viewer)
+
+    page = client.get(CHANGELIST).content.decode()
+    client.post(CHANGELIST, {"action": "rerun_onboarding", "_selected_action": [str(people["failed"].pk)]})
+
+    assert "rerun_onboarding" not in page
+    assert UserOnboarding.objects.get(user=people["failed"]).status == OnboardingStatus.FAILED
+
+
+def test_the_user_page_lists_runs_newest_first_with_their_steps(staff_client, people):
+    user = people["failed"]
+    onboard_user(user=user, trigger="retry")
+
+    page = staff_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
+
+    assert page.index("Retry by the user") < page.index("Browser sign-in")
+    assert "documents: RuntimeError: storage unavailable" in page
+    assert "Rolled back" in page and "Not run" in page
+    assert re.search(r"Documents <span[^>]*>Succeeded</span> \d+ ms, created 0", page) is None
+    assert re.search(r"Documents <span[^>]*>Succeeded</span> \d+ ms, created 3", page)
+
+
+def test_saving_the_user_form_keeps_the_runs_untouched(staff_client, people):
+    user = people["failed"]
+    runs = list(OnboardingRun.objects.filter(user=user).order_by("-started_at"))
+    data = {
+        "username": user.username,
+        "sub": user.sub,
+        "email": user.email,
+        "full_name": "Renamed Person",
+        "is_active": "on",
+        "onboarding_runs-TOTAL_FORMS": len(runs),
+        "onboarding_runs-INITIAL_FORMS": len(runs),
+        "onboarding_runs-MIN_NUM_FORMS": 0,
+        "onboarding_runs-MAX_NUM_FORMS": 0,
+    }
+    for index, run in enumerate(runs):
+        data[f"onboarding_runs-{index}-id"] = str(run.pk)
+        data[f"onboarding_runs-{index}-user"] = str(user.pk)
+
+    response = staff_client.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.full_name == "Renamed Person"
+    assert list(OnboardingRun.objects.filter(user=user).order_by("-started_at")) == runs
+    assert OnboardingRun.objects.get(pk=runs[0].pk).error == runs[0].error
+
+
+def test_the_user_page_shows_the_newest_runs_and_links_to_all(staff_client, make_user):
+    user = make_user()
+    other = make_user()
+    onboard_user(user=other, trigger="login")
+    for _ in range(25):
+        onboard_user(user=user, trigger="retry", force=True)
+
+    page = staff_client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
+
+    assert page.count('<td class="field-run">') == 20
+    link = re.search(r'<a href="([^"]+)">All 25 runs</a>', page).group(1)
+    all_runs = staff_client.get(link).content.decode()
+    assert all_runs.count('<td class="field-user_link">') == 25
+    assert other.email not in all_runs

@@ -1,0 +1,377 @@
+"""``manage.py onboard_user``: what an operator types and sees."""
+
+import fcntl
+import json
+import os
+import struct
+import sys
+import termios
+import threading
+import time
+import uuid
+from io import StringIO
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.core.management import CommandError, call_command
+
+from accounts.models import Membership, Space, User
+from notebooks.models import Agent, Document, Notebook
+from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
+from onboarding.services import onboard_user
+
+pytestmark = pytest.mark.django_db
+
+CREATED_ALL = {"personal_space": 1, "notebook": 1, "documents": 3, "agent": 1}
+
+
+def run_command(*args: str) -> tuple[int, str, str]:
+    """Run the command as the shell would; answer its exit status, stdout and stderr."""
+    stdout, stderr = StringIO(), StringIO()
+    try:
+        call_command("onboard_user", *args, stdout=stdout, stderr=stderr)
+    except CommandError as exc:
+        stderr.write(f"CommandError: {exc}\n")
+        return exc.returncode, stdout.getvalue(), stderr.getvalue()
+    return 0, stdout.getvalue(), stderr.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    models = (Space, Membership, Notebook, Document, Agent, UserOnboarding, OnboardingRun, OnboardingStep)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def status_of(user: User) -> str:
+    state = UserOnboarding.objects.filter(user=user).first()
+    return state.status if state else OnboardingStatus.NOT_STARTED
+
+
+@pytest.mark.parametrize("kind", ["email", "sub", "username", "id", "upper-case email"])
+def test_a_user_named_by_each_kind_of_identifier_is_onboarded(make_user, kind):
+    user = make_user(email="ada@example.com", username="ada")
+    identifier = {
+        "email": user.email,
+        "sub": user.sub,
+        "username": user.username,
+        "id": str(user.pk),
+        "upper-case email": "ADA@EXAMPLE.COM",
+    }[kind]
+
+    code, out, err = run_command(identifier)
+
+    assert (code, err) == (0, "")
+    assert out.startswith(f"{identifier}  completed  ")
+    assert "created personal_space=1, notebook=1, documents=3, agent=1" in out
+    assert status_of(user) == OnboardingStatus.COMPLETED
+    assert OnboardingRun.objects.get(user=user).trigger == "command"
+
+
+def test_a_uuid_sub_is_found_as_a_sub(make_user):
+    # Keycloak's subs are UUIDs: a UUID that is nobody's id must still find the user by sub.
+    user = make_user(sub=str(uuid.uuid4()))
+
+    code, _out, _err = run_command(user.sub)
+
+    assert code == 0 and status_of(user) == OnboardingStatus.COMPLETED
+
+
+def test_an_unknown_identifier_is_named_on_stderr_and_the_others_are_done(make_user):
+    first, second = make_user(), make_user()
+
+    code, out, err = run_command(first.email, "nobody@example.com", second.sub)
+
+    assert code == 1
+    assert "unknown user: nobody@example.com" in err
+    assert "1 unknown" in err
+    assert [line.split()[0] for line in out.splitlines()] == [first.email, second.sub]
+    assert status_of(first) == status_of(second) == OnboardingStatus.COMPLETED
+
+
+def test_an_email_shared_by_two_users_is_ambiguous(make_user):
+    # A new sub with a known e-mail is a new user, so e-mails are not unique.
+    first = make_user(email="shared@example.com")
+    make_user(email="shared@example.com")
+
+    code, out, err = run_command("shared@example.com", first.sub)
+
+    assert code == 1
+    assert "ambiguous user: shared@example.com is the e-mail of 2 users" in err
+    assert [line.split()[0] for line in out.splitlines()] == [first.sub]
+
+
+def test_a_failed_run_is_reported_and_exits_1(make_user, fail_step):
+    user = make_user()
+    fail_step("notebook")  # failure injection: the notebook step raises after doing its work
+
+    code, out, err = run_command(user.email, "--format", "json")
+
+    assert code == 1
+    line = json.loads(out)
+    assert (line["status"], line["failed_step"]) == ("failed", "notebook")
+    assert line["error"] == "RuntimeError: injected failure in notebook"
+    assert "1 failed" in err
+    assert Notebook.objects.filter(owner=user).count() == 0
+
+
+def test_dry_run_says_what_would_be_created_and_changes_nothing(make_user):
+    fresh = make_user(email="fresh@example.com")
+    partial = make_user(email="partial@example.com")
+    onboard_user(user=partial, trigger="login")
+    Document.objects.filter(notebook__owner=partial, name="Sample FAQ.txt").delete()
+    before = row_counts()
+
+    code, out, _err = run_command(fresh.email, partial.email, "--dry-run", "--force", "--format", "json")
+
+    assert code == 0
+    assert row_counts() == before
+    fresh_line, partial_line = (json.loads(line) for line in out.splitlines())
+    assert fresh_line["status"] == "dry_run"
+    assert fresh_line["would_create"] == {
+        "personal_space": ["Test User 1's Personal Space"],
+        "notebook": ["Getting Started"],
+        "documents": ["Welcome to Aether.txt", "Quick Start Guide.txt", "Sample FAQ.txt"],
+        "agent": ["Personal Assistant"],
+    }
+    assert partial_line["would_create"] == {
+        "personal_space": [],
+        "notebook": [],
+        "documents": ["Sample FAQ.txt"],
+        "agent": [],
+    }
+
+
+def test_dry_run_without_force_skips_completed_users(make_user):
+    user = make_user()
+    onboard_user(user=user, trigger="login")
+    before = row_counts()
+
+    code, out, _err = run_command(user.email, "--dry-run")
+
+    assert code == 0 and row_counts() == before
+    assert "skipped" in out and "already completed" in out
+
+
+def test_json_lines_are_valid_json_with_the_documented_keys(make_user):
+    users = [make_user() for _ in range(3)]
+
+    code, out, _err = run_command(*(u.email for u in users), "--format", "json")
+
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["identifier"] for line in lines] == [u.email for u in users]
+    for line, user in zip(lines, users, strict=True):
+        assert {"identifier", "user_id", "status", "duration_ms", "created", "run_id"} <= set(line)
+        assert line["user_id"] == str(user.pk)
+        assert (line["status"], line["created"]) == ("completed", CREATED_ALL)
+        assert isinstance(line["duration_ms"], int)
+
+
+def test_a_named_completed_user_is_skipped_unless_forced(make_user):
+    user = make_user()
+    onboard_user(user=user, trigger="login")
+    Document.objects.filter(notebook__owner=user, name="Sample FAQ.txt").delete()
+
+    code, out, _err = run_command(user.email)
+    assert code == 0
+    assert out.startswith(f"{user.email}  skipped  ")
+    assert "already completed" in out
+    assert Document.objects.filter(notebook__owner=user).count() == 2
+
+    code, out, _err = run_command(user.email, "--force")
+    assert code == 0
+    assert "created documents=1" in out
+    assert Document.objects.filter(notebook__owner=user).count() == 3
+
+
+def test_a_user_named_twice_is_onboarded_once(make_user):
+    user = make_user()
+
+    code, out, _err = run_command(user.email, user.sub, str(user.pk))
+
+    assert code == 0
+    assert len(out.splitlines()) == 1
+    assert OnboardingRun.objects.filter(user=user).count() == 1
+
+
+def test_no_user_named_is_an_error():
+    code, _out, err = run_command()
+
+    assert code == 1
+    assert "--all-incomplete" in err
+
+
+def bulk_users(count: int, prefix: str) -> list[User]:
+    """Users as sign-in leaves them, created in one statement (the service's path is per user)."""
+    password = make_password(None)
+    return User.objects.bulk_create(
+        User(
+            username=f"{prefix}-{number}",
+            email=f"{prefix}-{number}@example.com",
+            sub=f"{prefix}-sub-{number}",
+            full_name=f"Bulk User {number}",
+            password=password,
+        )
+        for number in range(count)
+    )
+
+
+def test_all_incomplete_onboards_a_thousand_users_user_by_user(make_user, fail_step, monkeypatch):
+    done = make_user(email="done@example.com")
+    onboard_user(user=done, trigger="login")
+    users = bulk_users(1000, "bulk")
+
+    started = time.monotonic()
+    code, out, err = run_command("--all-incomplete", "--format", "json")
+    elapsed = time.monotonic() - started
+
+    assert (code, err) == (0, "")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 1000
+    assert {line["user_id"] for line in lines} == {str(u.pk) for u in users}
+    assert all(line["status"] == "completed" and line["created"] == CREATED_ALL for line in lines)
+    assert Notebook.objects.count() == 1001
+    assert Document.objects.count() == 3003
+    assert not UserOnboarding.objects.exclude(status=OnboardingStatus.COMPLETED).exists()
+    # The user completed before was left alone: no run of the command's.
+    assert not OnboardingRun.objects.filter(user=done, trigger="command").exists()
+    print(f"\n--all-incomplete: 1000 users in {elapsed:.1f} s ({1000 / elapsed:.0f} users/s)")
+
+
+def test_all_incomplete_commits_user_by_user_and_can_run_again(make_user, monkeypatch):
+    users = bulk_users(30, "again")
+    broken = users[10]
+    from onboarding import services
+
+    real = dict(services.STEPS)["agent"]
+
+    def agent_failing_for_one_user(ctx):
+        # Failure injection: one user's run fails; the others must still be kept.
+        created = real(ctx)
+        if ctx.user.pk == broken.pk:
+            raise RuntimeError("agent service down")
+        return created
+
+    monkeypatch.setattr(
+        services,
+        "STEPS",
+        tuple((n, agent_failing_for_one_user if n == "agent" else s) for n, s in services.STEPS),
+    )
+    code, out, err = run_command("--all-incomplete")
+
+    assert code == 1 and "1 failed" in err
+    assert UserOnboarding.objects.filter(status=OnboardingStatus.COMPLETED).count() == 29
+    assert status_of(broken) == OnboardingStatus.FAILED
+    assert Agent.objects.filter(owner=broken).count() == 0
+
+    monkeypatch.undo()
+    code, out, err = run_command("--all-incomplete")
+
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == [broken.email]
+    assert UserOnboarding.objects.filter(status=OnboardingStatus.COMPLETED).count() == 30
+    assert Agent.objects.count() == 30
+
+
+@pytest.fixture
+def terminal_stderr(monkeypatch):
+    """Make ``sys.stderr`` a real terminal (a pseudo-terminal) and collect what is written to it."""
+    main_fd, tty_fd = os.openpty()
+    # A terminal of 24 rows by 100 columns, as a window would report.
+    fcntl.ioctl(tty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    tty = open(tty_fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        # Read continuously, so a full terminal buffer never blocks the command's writes.
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+
+    def written() -> str:
+        tty.flush()
+        time.sleep(0.2)
+        return b"".join(chunks).decode("utf-8", errors="replace")
+
+    # Swapped in the test's own phase: pytest's output capture resets sys.stderr after set-up.
+    yield lambda: monkeypatch.setattr(sys, "stderr", tty), written
+    monkeypatch.undo()
+    tty.close()
+    reader.join(timeout=2)
+    os.close(main_fd)
+
+
+def test_a_progress_bar_on_a_terminal_for_many_users(terminal_stderr):
+    attach, written = terminal_stderr
+    bulk_users(25, "many")
+    attach()
+
+    code, out, _err = run_command("--all-incomplete")
+
+    assert code == 0
+    assert len(out.splitlines()) == 25
+    assert "25/25" in written()
+
+
+def test_no_progress_bar_for_a_few_users_even_on_a_terminal(terminal_stderr):
+    attach, written = terminal_stderr
+    bulk_users(3, "few")
+    attach()
+
+    code, out, _err = run_command("--all-incomplete")
+
+    assert code == 0 and len(out.splitlines()) == 3
+    assert written() == ""
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal():
+    bulk_users(25, "quiet")
+
+    code, out, err = run_command("--all-incomplete")
+
+    assert code == 0 and len(out.splitlines()) == 25
+    assert err == ""
+
+
+def test_an_interrupted_run_can_be_started_again(monkeypatch):
+    users = bulk_users(12, "interrupted")
+    from onboarding import services
+
+    real = dict(services.STEPS)["documents"]
+    seen: list[str] = []
+
+    def interrupted_at_the_fifth_user(ctx):
+        # Failure injection: Ctrl-C arrives while the fifth user's documents are being written.
+        seen.append(ctx.user.pk)
+        if len(seen) == 5:
+            raise KeyboardInterrupt
+        return real(ctx)
+
+    monkeypatch.setattr(
+        services,
+        "STEPS",
+        tuple((n, interrupted_at_the_fifth_user if n == "documents" else s) for n, s in services.STEPS),
+    )
+    code, out, err = run_command("--all-incomplete")
+
+    assert code == 130
+    assert "Interrupted after 4 of 12 users" in err
+    assert len(out.splitlines()) == 4
+    # The interrupted user's transaction was rolled back: nothing half-made.
+    assert Notebook.objects.filter(owner_id=seen[4]).count() == 0
+
+    monkeypatch.undo()
+    code, out, _err = run_command("--all-incomplete")
+
+    assert code == 0
+    assert len(out.splitlines()) == 8
+    assert UserOnboarding.objects.filter(status=OnboardingStatus.COMPLETED).count() == 12
+    assert Notebook.objects.filter(owner__in=users).count() == 12
+    assert Document.objects.filter(notebook__owner__in=users).count() == 36
