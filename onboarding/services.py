@@ -227,6 +227,12 @@ def onboard_user(
         run.status = OnboardingRun.Status.SKIPPED
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none escapes to the login
         _record_failure(run, record, exc, started, timeout)
+    except BaseException as exc:
+        # Interrupted (Ctrl-C in the command, a worker shutting down): the transaction rolled back;
+        # record the run as failed rather than leave it "running" forever, then let the interrupt go on.
+        _record_failure(run, record, exc, started, timeout)
+        _finish(run, record, started)
+        raise
     else:
         run.status = OnboardingRun.Status.COMPLETED
     return _finish(run, record, started)
@@ -286,7 +292,7 @@ def _run_step(
     step_started = time.monotonic()
     try:
         step_record.created_count = step(ctx)
-    except Exception as exc:
+    except BaseException as exc:
         step_record.status = OnboardingStep.Status.FAILED
         step_record.error = _describe(exc, started, timeout)
         raise

@@ -246,3 +246,14 @@ def test_a_run_inside_a_callers_transaction_leaves_its_statement_timeout_as_it_w
 
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone() == (before,)
+
+
+def test_an_interrupted_run_is_recorded_as_failed_and_the_interrupt_goes_on(user, fail_step):
+    fail_step("documents", KeyboardInterrupt())
+
+    with pytest.raises(KeyboardInterrupt):
+        onboard_user(user=user, trigger="command")
+
+    run = OnboardingRun.objects.get(user=user)
+    assert (run.status, run.failed_step, run.error) == ("failed", "documents", "KeyboardInterrupt")
+    assert resource_counts(user) == NOTHING
