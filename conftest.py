@@ -21,6 +21,8 @@ pytest_plugins = ["aether.testing"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+pytest_plugins = ["aether.tests.api_fixtures"]
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:

@@ -37,3 +37,16 @@ def user_by_email(email: str) -> User | None:
     """A signed-in-before user with this e-mail (case-insensitive), if exactly one exists."""
     users = list(User.objects.filter(email__iexact=email.strip())[:2])
     return users[0] if len(users) == 1 else None
+
+
+def space_member(space: Space, user_id: uuid.UUID | str) -> Membership | None:
+    return Membership.objects.select_related("user").filter(space=space, user_id=user_id).first()
+
+
+def organization_memberships_of(user: User) -> QuerySet[Membership]:
+    """The user's memberships in organization spaces, by space name."""
+    return (
+        Membership.objects.filter(user=user, space__type=Space.Type.ORGANIZATION)
+        .select_related("space")
+        .order_by("space__name", "space_id")
+    )
