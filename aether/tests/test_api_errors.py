@@ -1,0 +1,51 @@
+"""Every answer under /api/ is JSON, errors included."""
+
+import pytest
+from django.test import RequestFactory
+
+from aether.api_errors import server_error
+from onboarding.services import onboard_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_api_urls_answer_json_404(api_client, user):
+    for url in ["/api/v1/nothing-here", "/api/v1/notebooks/not-a-uuid", "/api/v2/notebooks"]:
+        response = api_client(user).get(url)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {"detail": "Not found."}
+
+
+def test_pages_outside_the_api_keep_html_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_wrong_method_answers_json_405(api_client, user):
+    onboard_user(user=user, trigger="login")
+    response = api_client(user).put("/api/v1/notebooks", {}, format="json")
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "PUT" not allowed.'}
+
+
+def test_anonymous_callers_get_a_json_refusal(client):
+    response = client.get("/api/v1/notebooks")
+    assert response.status_code in {401, 403}
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_unsupported_body_types_answer_json_415(api_client, user):
+    response = api_client(user).post(
+        "/api/v1/notebooks", "name=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert "detail" in response.json()
+
+
+def test_unexpected_errors_under_the_api_answer_json_500():
+    response = server_error(RequestFactory().get("/api/v1/notebooks"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert b'"detail"' in response.content
