@@ -21,11 +21,15 @@ ERROR_DESCRIPTIONS = {
     413: "The document is larger than DOCUMENT_MAX_BYTES.",
 }
 
-# 400 bodies are DRF's field errors ({"field": ["message"]}) or {"detail": "message"}.
+# 400 bodies are DRF's field errors ({"field": ["message"]}, nested by index or key for the items of
+# lists and objects: {"tags": {"3": ["message"]}}) or {"detail": "message"}.
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "additionalProperties": {
+        "description": "A field's messages: a list of strings, or an object of them per item or key.",
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+    },
 }
 
 
