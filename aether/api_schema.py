@@ -5,6 +5,7 @@ and, when it works in a space, the ``X-Space-ID`` header. Views declare only wha
 them in ``extra_error_statuses``.
 """
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -37,6 +38,20 @@ class ErrorSerializer(serializers.Serializer):
     """An error answer."""
 
     detail = serializers.CharField()
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <access token>`` from the OpenID Connect provider."""
+
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An access token from the OpenID Connect provider (OIDC_ISSUER).",
+        }
 
 
 class AetherAutoSchema(AutoSchema):

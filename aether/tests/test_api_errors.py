@@ -8,6 +8,8 @@ from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
 
+ANY_ID = "00000000-0000-4000-8000-000000000000"
+
 
 def test_unknown_api_urls_answer_json_404(api_client, user):
     for url in ["/api/v1/nothing-here", "/api/v1/notebooks/not-a-uuid", "/api/v2/notebooks"]:
@@ -30,10 +32,51 @@ def test_a_wrong_method_answers_json_405(api_client, user):
     assert response.json() == {"detail": 'Method "PUT" not allowed.'}
 
 
-def test_anonymous_callers_get_a_json_refusal(client):
-    response = client.get("/api/v1/notebooks")
-    assert response.status_code in {401, 403}
+ANONYMOUS_CALLS = [
+    ("get", "/api/v1/users/me"),
+    ("get", "/api/v1/users/me/spaces"),
+    ("get", "/api/v1/users/me/onboarding/status"),
+    ("post", "/api/v1/users/me/onboarding/retry"),
+    ("get", "/api/v1/spaces"),
+    ("post", "/api/v1/spaces"),
+    ("get", f"/api/v1/spaces/{ANY_ID}"),
+    ("get", f"/api/v1/spaces/{ANY_ID}/members"),
+    ("post", f"/api/v1/spaces/{ANY_ID}/members"),
+    ("patch", f"/api/v1/spaces/{ANY_ID}/members/{ANY_ID}"),
+    ("delete", f"/api/v1/spaces/{ANY_ID}/members/{ANY_ID}"),
+    ("get", "/api/v1/notebooks"),
+    ("post", "/api/v1/notebooks"),
+    ("get", "/api/v1/notebooks/search?query=x"),
+    ("get", f"/api/v1/notebooks/{ANY_ID}"),
+    ("patch", f"/api/v1/notebooks/{ANY_ID}"),
+    ("delete", f"/api/v1/notebooks/{ANY_ID}"),
+    ("get", f"/api/v1/notebooks/{ANY_ID}/documents"),
+    ("post", f"/api/v1/notebooks/{ANY_ID}/documents"),
+    ("get", f"/api/v1/documents/{ANY_ID}"),
+    ("patch", f"/api/v1/documents/{ANY_ID}"),
+    ("delete", f"/api/v1/documents/{ANY_ID}"),
+    ("get", f"/api/v1/documents/{ANY_ID}/content"),
+    ("get", "/api/v1/agents"),
+    ("post", "/api/v1/agents"),
+    ("get", f"/api/v1/agents/{ANY_ID}"),
+    ("patch", f"/api/v1/agents/{ANY_ID}"),
+    ("delete", f"/api/v1/agents/{ANY_ID}"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), ANONYMOUS_CALLS)
+def test_every_route_answers_401_without_credentials(client, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_an_invalid_bearer_token_answers_401(client, keycloak_issuer):
+    response = client.get("/api/v1/notebooks", HTTP_AUTHORIZATION="Bearer not-a-real-token")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["detail"]
 
 
 def test_unsupported_body_types_answer_json_415(api_client, user):

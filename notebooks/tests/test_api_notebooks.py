@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
 from accounts.services import membership_add, space_create_organization
@@ -136,21 +138,26 @@ def test_a_viewer_reads_but_cannot_write(api_client, ada, acme, make_user):
     assert Notebook.objects.filter(space=acme).count() == 1
 
 
-def test_a_user_without_a_personal_space_is_told_how_to_get_one(api_client, make_user):
-    response = api_client(make_user()).get("/api/v1/notebooks")
+def test_a_user_without_a_personal_space_is_told_how_to_get_one(session_api_client, make_user):
+    response = session_api_client(make_user()).get("/api/v1/notebooks")
     assert response.status_code == 404
     assert "onboarding/retry" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("count", [5, 50])
 def test_listing_notebooks_costs_a_constant_number_of_queries(
-    api_client, ada, acme, count, django_assert_num_queries
+    api_client, ada, acme, django_assert_num_queries
 ):
-    for number in range(count):
-        notebook_create(space=acme, owner=ada, name=f"Notebook {number}", tags=["t"])
     client = api_client(ada)
+    header = {"HTTP_X_SPACE_ID": str(acme.pk)}
+    client.get("/api/v1/notebooks", **header)  # the first call of a bearer token signs in: not counted
 
-    # Session, user, membership, page count, page: the same for 5 notebooks as for 50.
-    with django_assert_num_queries(5):
-        body = client.get("/api/v1/notebooks", HTTP_X_SPACE_ID=str(acme.pk)).json()
-    assert len(body["results"]) == count
+    for number in range(5):
+        notebook_create(space=acme, owner=ada, name=f"Notebook {number}", tags=["t"])
+    with CaptureQueriesContext(connection) as five:
+        assert len(client.get("/api/v1/notebooks", **header).json()["results"]) == 5
+
+    for number in range(5, 50):
+        notebook_create(space=acme, owner=ada, name=f"Notebook {number}", tags=["t"])
+    with django_assert_num_queries(len(five)):
+        assert len(client.get("/api/v1/notebooks", **header).json()["results"]) == 50
+    assert len(five) <= 7

@@ -86,3 +86,26 @@ def test_the_search_condition_can_use_the_trigram_index_on_postgresql(ada):
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = Notebook.objects.filter(search_text__contains="getting started").explain()
     assert "notebook_search_trgm" in plan
+
+
+def test_a_new_users_first_call_with_a_fresh_token_finds_getting_started(client, dev_provider):
+    """The exact call that failed in the system this replaces: search before anything else."""
+    dev_provider.set_user("first-call", email="first@example.com", name="First Caller")
+    token = dev_provider.access_token("first-call")
+
+    response = client.get(
+        "/api/v1/notebooks/search?query=Getting%20Started", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert _names(response) == ["Getting Started"]
+    assert response.json()["results"][0]["document_count"] == 3
+
+
+def test_a_new_users_first_call_with_a_keycloak_jwt_finds_getting_started(client, keycloak_issuer):
+    token = keycloak_issuer.access_token("first-jwt-call")
+
+    response = client.get(
+        "/api/v1/notebooks/search?query=Getting%20Started", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert _names(response) == ["Getting Started"]
