@@ -175,6 +175,10 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.views.provider_logout_url"
 
 ONBOARDING_TIMEOUT_SECONDS = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1)
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+# Largest request body Django reads into memory (JSON bodies, multipart fields other than files).
+# A document sent as JSON escapes its text (newlines, quotes), so its body may be about twice the
+# document; notebooks.api.views refuses larger document uploads by the same rule before reading them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * DOCUMENT_MAX_BYTES + 64 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -92,3 +92,15 @@ def test_unexpected_errors_under_the_api_answer_json_500():
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert b'"detail"' in response.content
+
+
+def test_a_body_beyond_djangos_memory_limit_answers_json_413(api_client, user, settings):
+    onboard_user(user=user, trigger="login")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+
+    response = api_client(user).post(
+        "/api/v1/notebooks", {"name": "x", "description": "y" * 200}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large."}

@@ -9,7 +9,9 @@ def test_the_api_docs_render_with_no_csp_violation(live_server, page):
     violations: list[str] = []
     page.on(
         "console",
-        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
 
     page.goto(f"{live_server.url}/api/v1/docs/")

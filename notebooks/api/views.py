@@ -33,6 +33,12 @@ from notebooks.models import Agent, Document, Notebook
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
 
 
+def document_request_max_bytes() -> int:
+    """The largest upload request worth reading: a document as JSON is at most about twice its text
+    (escaped newlines and quotes). ``DATA_UPLOAD_MAX_MEMORY_SIZE`` follows the same rule."""
+    return 2 * settings.DOCUMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
+
+
 def _notebook_or_404(space, notebook_id: uuid.UUID) -> Notebook:
     notebook = selectors.notebook_in_space(space, notebook_id)
     if notebook is None:
@@ -168,7 +174,7 @@ class NotebookDocumentListView(SpaceScopedMixin, GenericAPIView):
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return
-        if length > settings.DOCUMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES:
+        if length > document_request_max_bytes():
             limit = settings.DOCUMENT_MAX_BYTES
             raise PayloadTooLarge(f"The request is {length} bytes; documents may be at most {limit} bytes.")
 

@@ -193,3 +193,21 @@ def test_listing_documents_costs_a_constant_number_of_queries(
     with django_assert_num_queries(len(five)):
         assert len(client.get(url).json()["results"]) == 50
     assert len(five) <= 9
+
+
+def test_documents_up_to_the_limit_pass_djangos_in_memory_limits(api_client, ada, notebook, settings):
+    """DOCUMENT_MAX_BYTES decides, not Django's defaults (2.5 MiB bodies in memory, 2.5 MiB uploads in
+    memory): a 3 MiB newline-heavy text is accepted as JSON (escaped, its body is larger) and as a file
+    (spooled to a temporary file)."""
+    text = "line of text\n" * (3 * 1024 * 1024 // 13)
+    assert len(text) > 2_621_440 and len(text) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    client = api_client(ada)
+    url = f"/api/v1/notebooks/{notebook.pk}/documents"
+
+    as_json = client.post(url, {"name": "big.txt", "content": text}, format="json")
+    upload = SimpleUploadedFile("big2.txt", text.encode(), content_type="text/plain")
+    as_file = client.post(url, {"file": upload}, format="multipart")
+
+    assert (as_json.status_code, as_file.status_code) == (201, 201)
+    assert as_file.json()["size_bytes"] == len(text)
+    assert Document.objects.get(pk=as_json.json()["id"]).content == text
