@@ -21,7 +21,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from accounts.models import Membership
+from accounts.models import Membership, Space
 from accounts.selectors import membership_in, personal_space_of
 
 SPACE_HEADER = "X-Space-ID"
@@ -98,5 +98,5 @@ class SpaceScopedMixin:
         return current_membership(self.request)
 
     @property
-    def space(self):
+    def space(self) -> Space:
         return self.membership.space

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.scoping import SpaceScopedMixin
+from accounts.models import Space
 from aether.api_errors import PayloadTooLarge
 from notebooks import selectors, services
 from notebooks.api.serializers import (
@@ -39,21 +40,21 @@ def document_request_max_bytes() -> int:
     return 2 * settings.DOCUMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
 
 
-def _notebook_or_404(space, notebook_id: uuid.UUID) -> Notebook:
+def _notebook_or_404(space: Space, notebook_id: uuid.UUID) -> Notebook:
     notebook = selectors.notebook_in_space(space, notebook_id)
     if notebook is None:
         raise exceptions.NotFound("No such notebook in this space.")
     return notebook
 
 
-def _document_or_404(space, document_id: uuid.UUID, *, with_content: bool = False) -> Document:
+def _document_or_404(space: Space, document_id: uuid.UUID, *, with_content: bool = False) -> Document:
     document = selectors.document_in_space(space, document_id, with_content=with_content)
     if document is None:
         raise exceptions.NotFound("No such document in this space.")
     return document
 
 
-def _agent_or_404(space, agent_id: uuid.UUID) -> Agent:
+def _agent_or_404(space: Space, agent_id: uuid.UUID) -> Agent:
     agent = selectors.agent_in_space(space, agent_id)
     if agent is None:
         raise exceptions.NotFound("No such agent in this space.")
@@ -286,7 +287,7 @@ class AgentDetailView(SpaceScopedMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _knowledge(space, notebook_ids: list[uuid.UUID]) -> list[Notebook]:
+def _knowledge(space: Space, notebook_ids: list[uuid.UUID]) -> list[Notebook]:
     """The notebooks named by id, all in ``space``; any other id is refused like an unknown one."""
     notebooks = selectors.notebooks_with_ids(space, notebook_ids)
     missing = set(notebook_ids) - {notebook.pk for notebook in notebooks}
