@@ -16,8 +16,8 @@ from onboarding.blueprints import blueprint_create_version
 from onboarding.defaults import default_blueprint_spec
 from onboarding.models import Blueprint
 
-# Sign-in fixtures: dev_provider, keycloak_issuer, page (and aether.testing.sign_in).
-pytest_plugins = ["aether.testing"]
+# Sign-in fixtures: dev_provider, keycloak_issuer, page (and aether.testing.sign_in); API clients.
+pytest_plugins = ["aether.testing", "aether.tests.api_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

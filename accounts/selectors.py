@@ -72,3 +72,16 @@ def user_by_identifier(identifier: str) -> User | None:
     if len(candidates) > 1:
         raise AmbiguousIdentifier(f"{identifier} is the e-mail of {len(candidates)} users")
     return candidates[0] if candidates else None
+
+
+def space_member(space: Space, user_id: uuid.UUID | str) -> Membership | None:
+    return Membership.objects.select_related("user").filter(space=space, user_id=user_id).first()
+
+
+def organization_memberships_of(user: User) -> QuerySet[Membership]:
+    """The user's memberships in organization spaces, by space name."""
+    return (
+        Membership.objects.filter(user=user, space__type=Space.Type.ORGANIZATION)
+        .select_related("space")
+        .order_by("space__name", "space_id")
+    )

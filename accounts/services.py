@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -149,3 +150,73 @@ def membership_add(*, space: Space, user: User, role: str = Membership.Role.MEMB
         space=space, user=user, defaults={"role": role}
     )
     return membership
+
+
+class MembershipConflict(Exception):
+    """The change would leave the space in a state it must never be in (no owner, a duplicate member)."""
+
+
+def _require_manager(space: Space, actor: User) -> Membership:
+    """The actor's membership, if it lets them manage members; else ``PermissionDenied``."""
+    membership = Membership.objects.filter(space=space, user=actor).first()
+    if membership is None or not membership.can_manage_members:
+        raise PermissionDenied("Only the space's owners and admins can change its members.")
+    return membership
+
+
+def _require_shared(space: Space) -> None:
+    if space.is_personal:
+        raise ValidationError("A personal space has no other members.")
+
+
+def _lock_owners(space: Space) -> list[Membership]:
+    """Lock the space's owner rows so two concurrent changes cannot both remove 'the other' owner."""
+    return list(
+        Membership.objects.select_for_update().filter(space=space, role=Membership.Role.OWNER).order_by("pk")
+    )
+
+
+@transaction.atomic
+def member_add(*, space: Space, actor: User, user: User, role: str) -> Membership:
+    """Add ``user`` to the shared ``space``; only owners and admins may, and only owners grant ``owner``."""
+    manager = _require_manager(space, actor)
+    _require_shared(space)
+    if role == Membership.Role.OWNER and manager.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only an owner can make someone an owner.")
+    if Membership.objects.filter(space=space, user=user).exists():
+        raise MembershipConflict("This user is already a member; change their role instead.")
+    membership = Membership(space=space, user=user, role=role)
+    membership.full_clean(validate_constraints=False)
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def member_change_role(*, space: Space, actor: User, user: User, role: str) -> Membership:
+    """Change a member's role; owners are changed only by owners, and the last owner stays an owner."""
+    manager = _require_manager(space, actor)
+    owners = _lock_owners(space)
+    membership = Membership.objects.select_for_update().get(space=space, user=user)
+    touches_owner = Membership.Role.OWNER in {membership.role, role}
+    if touches_owner and manager.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only an owner can grant or take away the owner role.")
+    if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and len(owners) == 1:
+        raise MembershipConflict("The space's last owner cannot be demoted; make another member owner first.")
+    membership.role = role
+    membership.full_clean(validate_constraints=False)
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, space: Space, actor: User, user: User) -> None:
+    """Remove a member; owners are removed only by owners, and never the last one."""
+    manager = _require_manager(space, actor)
+    owners = _lock_owners(space)
+    membership = Membership.objects.select_for_update().get(space=space, user=user)
+    if membership.role == Membership.Role.OWNER:
+        if manager.role != Membership.Role.OWNER:
+            raise PermissionDenied("Only an owner can remove an owner.")
+        if len(owners) == 1:
+            raise MembershipConflict("The space's last owner cannot be removed.")
+    membership.delete()

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "csp",
     "accounts",
@@ -174,6 +175,10 @@ OIDC_OP_LOGOUT_URL_METHOD = "accounts.views.provider_logout_url"
 
 ONBOARDING_TIMEOUT_SECONDS = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1)
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+# Largest request body Django reads into memory (JSON bodies, multipart fields other than files).
+# A document sent as JSON escapes its text (newlines, quotes), so its body may be about twice the
+# document; notebooks.api.views refuses larger document uploads by the same rule before reading them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * DOCUMENT_MAX_BYTES + 64 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -182,15 +187,27 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only; the document upload adds multipart itself.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "aether.api_schema.AetherAutoSchema",
+    "EXCEPTION_HANDLER": "aether.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aether API",
     "DESCRIPTION": "Spaces, notebooks, documents, agents and onboarding.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files are served from this site: the strict CSP allows no other origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipRoleEnum": "accounts.models.Membership.Role",
+        "SpaceTypeEnum": "accounts.models.Space.Type",
+        "AgentTypeEnum": "notebooks.models.Agent.Type",
+    },
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", default="INFO")

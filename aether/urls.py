@@ -11,3 +11,8 @@ urlpatterns = [
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Under /api/ errors answer JSON; elsewhere Django's pages.
+handler400 = "aether.api_errors.bad_request"
+handler404 = "aether.api_errors.page_not_found"
+handler500 = "aether.api_errors.server_error"

@@ -5,7 +5,8 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Cast, Concat, Lower
 
 from notebooks.validators import validate_metadata, validate_tags
 
@@ -32,6 +33,23 @@ class Notebook(models.Model):
         blank=True,
         editable=False,
         help_text="Set on notebooks created by onboarding, so a later run recognises them after a rename.",
+    )
+    # What search matches, lower-cased, kept by the database itself. On PostgreSQL a trigram GIN
+    # index on it (migration 0002, not listed in Meta because SQLite cannot build it) serves the
+    # substring match of the notebook search.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "name",
+                Value(" "),
+                "description",
+                Value(" "),
+                Cast("tags", models.TextField()),
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,9 +1,34 @@
-"""Reads of notebooks, documents and agents."""
+"""Reads of notebooks, documents and agents.
 
-from django.db.models import Count, Prefetch, QuerySet
+The API and the pages reach objects only through a space (``*_in_space``), so an object of a space
+the caller is not a member of is never found.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Space
 from notebooks.models import Agent, Document, Notebook
+
+SEARCH_QUERY_MAX_LENGTH = 100
+# Listing columns: a document's text can be megabytes and no list shows it.
+DOCUMENT_LIST_FIELDS = ("id", "notebook_id", "name", "mime_type", "size_bytes", "metadata", "created_at")
+
+
+def _document_count() -> Coalesce:
+    # A correlated subquery rather than a JOIN + GROUP BY: with ORDER BY … LIMIT, PostgreSQL
+    # evaluates it for the page's rows only.
+    counts = (
+        Document.objects.filter(notebook=OuterRef("pk"))
+        .order_by()
+        .values("notebook")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
 def notebooks_with_documents(space: Space) -> QuerySet[Notebook]:
@@ -17,5 +42,54 @@ def notebooks_with_documents(space: Space) -> QuerySet[Notebook]:
     )
 
 
+def notebooks_in_space(space: Space) -> QuerySet[Notebook]:
+    """The space's notebooks with their document counts, most recently changed first."""
+    return (
+        Notebook.objects.filter(space=space)
+        .defer("search_text")
+        .annotate(document_count=_document_count())
+        .order_by("-updated_at", "pk")
+    )
+
+
+def notebook_search(space: Space, query: str) -> QuerySet[Notebook]:
+    """The space's notebooks whose name, description or tags contain ``query``, ignoring case.
+
+    ``search_text`` is lower-cased by the database; on PostgreSQL its trigram GIN index serves this
+    ``LIKE '%…%'``.
+    """
+    return notebooks_in_space(space).filter(search_text__contains=query.lower())
+
+
+def notebook_in_space(space: Space, notebook_id: uuid.UUID) -> Notebook | None:
+    return notebooks_in_space(space).filter(pk=notebook_id).first()
+
+
+def notebooks_with_ids(space: Space, notebook_ids: Iterable[uuid.UUID]) -> list[Notebook]:
+    """The space's notebooks among ``notebook_ids``; ids of other spaces' notebooks are left out."""
+    return list(Notebook.objects.filter(space=space, pk__in=list(notebook_ids)).defer("search_text"))
+
+
+def documents_of(notebook: Notebook) -> QuerySet[Document]:
+    return (
+        Document.objects.filter(notebook=notebook).only(*DOCUMENT_LIST_FIELDS).order_by("created_at", "name")
+    )
+
+
+def document_in_space(space: Space, document_id: uuid.UUID, *, with_content: bool = False) -> Document | None:
+    documents = Document.objects.filter(pk=document_id, notebook__space=space).select_related("notebook")
+    if not with_content:
+        documents = documents.defer("content")
+    return documents.first()
+
+
 def agents_in_space(space: Space) -> QuerySet[Agent]:
-    return Agent.objects.filter(space=space).prefetch_related("knowledge_notebooks").order_by("name")
+    return (
+        Agent.objects.filter(space=space)
+        .prefetch_related(Prefetch("knowledge_notebooks", queryset=Notebook.objects.only("id")))
+        .order_by("name", "pk")
+    )
+
+
+def agent_in_space(space: Space, agent_id: uuid.UUID) -> Agent | None:
+    return agents_in_space(space).filter(pk=agent_id).first()

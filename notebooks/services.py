@@ -91,9 +91,13 @@ def document_text(*, data: bytes | str, mime_type: str) -> str:
         allowed = ", ".join(sorted(TEXT_MIME_TYPES))
         raise ValidationError({"file": f"Documents must be text ({allowed}), not {base_type or 'unknown'}."})
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationError({"file": "The document is not UTF-8 text."}) from None
+    if "\x00" in text:
+        # Not text, and PostgreSQL cannot store it in a text column.
+        raise ValidationError({"file": "The document contains NUL characters; it is not text."})
+    return text
 
 
 def document_create(

@@ -23,7 +23,19 @@ def validate_tags(value: object) -> None:
         raise ValidationError("Tags must not repeat.", code="duplicate")
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def validate_metadata(value: object) -> None:
-    """Document metadata is a JSON object."""
+    """Document metadata is a JSON object without NUL characters (PostgreSQL's jsonb refuses them)."""
     if not isinstance(value, dict):
         raise ValidationError("Metadata must be a JSON object.", code="invalid")
+    if _has_nul(value):
+        raise ValidationError("Metadata must not contain NUL characters.", code="null_characters")

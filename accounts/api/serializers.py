@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import Membership, Space, User
 
 
 class UserMeSerializer(serializers.ModelSerializer):
@@ -30,3 +30,41 @@ class UserMeSerializer(serializers.ModelSerializer):
 
     def get_onboarding_status(self, user: User) -> str:
         return self.context["onboarding_status"]
+
+
+class SpaceSerializer(serializers.Serializer):
+    """A space as the caller sees it: with their role there (``membership`` is the instance)."""
+
+    id = serializers.UUIDField(source="space.id")
+    name = serializers.CharField(source="space.name")
+    description = serializers.CharField(source="space.description")
+    type = serializers.ChoiceField(source="space.type", choices=Space.Type.choices)
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    created_at = serializers.DateTimeField(source="space.created_at")
+
+
+class MySpacesSerializer(serializers.Serializer):
+    personal_space = SpaceSerializer(allow_null=True)
+    organization_spaces = SpaceSerializer(many=True)
+    current_space = SpaceSerializer(allow_null=True)
+
+
+class SpaceCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=Space._meta.get_field("name").max_length)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MemberSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    email = serializers.EmailField(source="user.email")
+    full_name = serializers.CharField(source="user.full_name")
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class MemberAddSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)

@@ -1,0 +1,85 @@
+"""Every error of the JSON API is JSON: ``{"detail": ...}``, or DRF's field errors for invalid input.
+
+Services raise Django's ``ValidationError`` and a few domain exceptions; they are turned into HTTP
+answers here, once, rather than in each view.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.services import MembershipConflict
+from notebooks.services import DocumentTooLarge
+
+API_PREFIX = "/api/"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        detail = get_error_detail(exc)
+        # A message about no field in particular reads as the answer's detail.
+        if isinstance(detail, list):
+            return exceptions.ValidationError({"detail": " ".join(str(message) for message in detail)})
+        if NON_FIELD_ERRORS in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, DocumentTooLarge):
+        return PayloadTooLarge(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, MembershipConflict):
+        return Conflict(str(exc))
+    if isinstance(exc, ObjectDoesNotExist):
+        # Something looked up a moment ago is gone (deleted concurrently): as if it never was.
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied) and exc.args:
+        return exceptions.PermissionDenied(str(exc.args[0]))
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, after translating the exceptions services raise into API exceptions."""
+    return drf_exception_handler(_as_api_exception(exc), context)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Unknown URLs under ``/api/`` answer JSON; elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Unexpected errors under ``/api/`` answer JSON (details stay in the log); elsewhere Django's page."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Internal server error."}, status=500)
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)

@@ -1,0 +1,49 @@
+"""The caller's onboarding: its status, and a retry that creates whatever is missing."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from onboarding.api.serializers import OnboardingStatusSerializer
+from onboarding.models import OnboardingRun
+from onboarding.selectors import onboarding_document_ids, onboarding_last_run, onboarding_state_of
+from onboarding.services import onboard_user
+
+
+def _status_body(user: User) -> dict:
+    state = onboarding_state_of(user)
+    return {
+        "status": state.status,
+        "blueprint_version": state.blueprint_version,
+        "attempts": state.attempts,
+        "resources": {
+            "space_id": state.space_id,
+            "notebook_id": state.notebook_id,
+            "document_ids": onboarding_document_ids(state),
+            "agent_id": state.agent_id,
+        },
+        "last_run": onboarding_last_run(user),
+    }
+
+
+class OnboardingStatusView(APIView):
+    @extend_schema(responses=OnboardingStatusSerializer, operation_id="users_me_onboarding_status")
+    def get(self, request: Request) -> Response:
+        return Response(OnboardingStatusSerializer(_status_body(request.user)).data)
+
+
+class OnboardingRetryView(APIView):
+    """Run onboarding now, even after it completed: it creates only what is missing.
+
+    Safe to call any number of times, at once or in a row: runs for one user are serialised by the
+    service and recognise what exists by its onboarding key.
+    """
+
+    @extend_schema(
+        request=None, responses=OnboardingStatusSerializer, operation_id="users_me_onboarding_retry"
+    )
+    def post(self, request: Request) -> Response:
+        onboard_user(user=request.user, trigger=OnboardingRun.Trigger.RETRY, actor=request.user, force=True)
+        return Response(OnboardingStatusSerializer(_status_body(request.user)).data)
