@@ -15,28 +15,11 @@ import sys
 import time
 import uuid
 from io import StringIO
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.test_settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aether_bench_commands")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from scratch import use_scratch_database
 
 USERS = int(os.environ.get("BENCH_USERS", "1000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-
-
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
 def one_round() -> tuple[int, float]:
@@ -72,13 +55,7 @@ def one_round() -> tuple[int, float]:
 
 
 def main() -> None:
-    import django
-
-    django.setup()
-    ensure_database()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    use_scratch_database("aether_bench_commands")
     rates = []
     for number in range(1, ROUNDS + 1):
         onboarded, elapsed = one_round()

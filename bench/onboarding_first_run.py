@@ -8,44 +8,21 @@ made by this script are deleted at the end). Prints medians; compare figures fro
 
 import os
 import statistics
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.test_settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aether_bench")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from scratch import use_scratch_database
 
 USERS = int(os.environ.get("BENCH_USERS", "200"))
 CONCURRENT = int(os.environ.get("BENCH_CONCURRENT", "8"))
 
 
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
-    ) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-
-
 def main() -> None:
-    import django
-
-    django.setup()
-    ensure_database()
-    from django.core.management import call_command
+    use_scratch_database("aether_bench")
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    call_command("migrate", verbosity=0)
     from accounts.models import User
     from accounts.services import user_create
     from notebooks.models import Notebook
