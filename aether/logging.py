@@ -21,8 +21,14 @@ class JSONFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = value
+            if key in _STANDARD_ATTRIBUTES or key.startswith("_"):
+                continue
+            if key == "request":
+                # Django attaches the request (or, for runserver, its socket): keep what identifies it.
+                value = f"{getattr(value, 'method', '')} {getattr(value, 'path', '')}".strip() or None
+                if value is None:
+                    continue
+            entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
