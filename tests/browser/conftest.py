@@ -1,44 +1,22 @@
-"""Headless Chromium for the browser tests: one browser per module, a fresh context per page.
+"""Pages in headless Chromium for the browser tests: a fresh context per page, one browser per worker.
 
 Every page opened here fails its test when a JavaScript dialog opens (escaped user text must never
 run) or when Chromium reports a Content-Security-Policy violation.
 """
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from accounts.models import User
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make there
-# (setting data up, checking it) are synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass
@@ -73,13 +51,17 @@ def session_cookie_for(user: User, url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def open_page(browser, live_server):
-    """``open_page(user=None, viewport=DESKTOP)``: a new page on the live server, signed in as ``user``."""
+def open_page(_chromium, live_server):
+    """``open_page(user=None, viewport=DESKTOP)``: a new page on the live server.
+
+    With ``user`` the page starts with that user's session, for tests about a page rather than about
+    signing in; the others sign in through the provider with ``aether.testing.sign_in``.
+    """
     watch = PageWatch()
     contexts = []
 
     def open_(user: User | None = None, viewport: dict[str, int] = DESKTOP) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport=viewport)
+        context = _chromium.new_context(base_url=live_server.url, viewport=viewport)
         contexts.append(context)
         if user is not None:
             context.add_cookies([session_cookie_for(user, live_server.url)])

@@ -5,14 +5,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from accounts.services import membership_add, space_create_organization
+from aether.testing import sign_in
 from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 from onboarding import services as onboarding_services
+from onboarding.models import OnboardingRun
 from onboarding.selectors import onboarding_agent_of, onboarding_notebook_of
 from onboarding.services import onboard_user
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import DESKTOP, PHONE
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,12 +31,12 @@ def onboarded(user):
     return user
 
 
-def test_the_dashboard_shows_the_onboarding_resources_at_desktop_and_phone_widths(
-    open_page, onboarded, screenshot
+def test_a_new_user_signs_in_and_sees_the_onboarding_resources(
+    open_page, live_server, dev_provider, screenshot
 ):
-    for viewport, name in (({"width": 1280, "height": 800}, "desktop"), (PHONE, "phone")):
-        page = open_page(onboarded, viewport=viewport)
-        page.goto("/")
+    for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        page = open_page(viewport=viewport)
+        sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
 
         expect(page).to_have_title("Ada Lovelace's Personal Space · Aether")
         expect(page.get_by_role("heading", name="Getting Started")).to_be_visible()
@@ -42,15 +44,21 @@ def test_the_dashboard_shows_the_onboarding_resources_at_desktop_and_phone_width
             expect(page.get_by_role("link", name=document)).to_be_visible()
         expect(page.get_by_role("link", name="Personal Assistant")).to_be_visible()
         expect(page.locator(".onboarding")).to_contain_text("Completed")
+        expect(page.locator(".user-name")).to_have_text("Ada Lovelace")
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
         screenshot(page, f"dashboard-{name}")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
+    # The second sign-in found everything in place: one completed run, one of each resource.
+    assert OnboardingRun.objects.filter(user__sub="ada-web", status="completed").count() == 1
+    assert Notebook.objects.filter(owner__sub="ada-web").count() == 1
 
 
-def test_a_user_opens_the_welcome_document_and_reads_its_first_line(open_page, onboarded, screenshot):
+def test_a_new_user_opens_the_welcome_document_and_reads_its_first_line(
+    open_page, live_server, dev_provider, screenshot
+):
+    page = open_page()
+    sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
     first_line = Document.objects.get(name="Welcome to Aether.txt").content.splitlines()[0]
-    page = open_page(onboarded)
-    page.goto("/")
 
     page.get_by_role("link", name="Welcome to Aether.txt").click()
 
@@ -63,9 +71,11 @@ def test_a_user_opens_the_welcome_document_and_reads_its_first_line(open_page, o
     screenshot(page, "document-desktop")
 
 
-def test_a_user_creates_a_notebook_and_uploads_a_document(open_page, onboarded, settings, screenshot):
-    page = open_page(onboarded)
-    page.goto("/")
+def test_a_user_creates_a_notebook_and_uploads_a_document(
+    open_page, live_server, dev_provider, settings, screenshot
+):
+    page = open_page()
+    sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
 
     page.get_by_role("link", name="New notebook").click()
     page.get_by_label("Name").fill("Research")
@@ -115,14 +125,15 @@ def test_a_user_renames_and_deletes_a_notebook_after_confirming(open_page, onboa
 
 
 def test_a_user_switches_to_an_organization_space_with_the_keyboard(
-    open_page, onboarded, make_user, screenshot
+    open_page, live_server, dev_provider, make_user, screenshot
 ):
+    page = open_page()
+    sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
     owner = make_user(full_name="Grace Hopper")
     organization = space_create_organization(owner=owner, name="Acme Research")
     notebook_create(space=organization, owner=owner, name="Lab protocols")
-    membership_add(space=organization, user=onboarded, role=Membership.Role.MEMBER)
-    page = open_page(onboarded)
-    page.goto("/")
+    membership_add(space=organization, user=User.objects.get(sub="ada-web"), role=Membership.Role.MEMBER)
+    page.reload()
 
     switcher = page.get_by_label("Space")
     switcher.focus()
@@ -148,7 +159,7 @@ def test_the_first_tab_reaches_the_skip_link(open_page, onboarded):
 
 
 def test_a_user_whose_onboarding_failed_tries_again_and_sees_the_resources(
-    open_page, user, monkeypatch, screenshot
+    open_page, live_server, dev_provider, monkeypatch, screenshot
 ):
     steps = dict(onboarding_services.STEPS)
     real_documents_step = steps["documents"]
@@ -160,9 +171,8 @@ def test_a_user_whose_onboarding_failed_tries_again_and_sees_the_resources(
 
     steps["documents"] = failing_documents_step
     monkeypatch.setattr(onboarding_services, "STEPS", tuple(steps.items()))
-    onboard_user(user=user, trigger="login")
-    page = open_page(user)
-    page.goto("/")
+    page = open_page()
+    sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
 
     panel = page.locator(".onboarding")
     expect(panel).to_contain_text("Failed at the step “Documents”.")
