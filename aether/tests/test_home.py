@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.selectors import personal_space_of
-from notebooks.services import document_create, notebook_create
+from notebooks.services import agent_create, document_create, notebook_create
 from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +56,7 @@ def test_a_user_without_any_space_sees_the_onboarding_panel_only(client, user):
 
 
 def test_the_dashboard_costs_the_same_queries_for_one_notebook_or_many(client, user):
+    """Notebooks, their documents and agents with their knowledge are read in a fixed number of queries."""
     onboard_user(user=user, trigger="login")
     client.force_login(user)
     with CaptureQueriesContext(connection) as one_notebook:
@@ -64,9 +65,11 @@ def test_the_dashboard_costs_the_same_queries_for_one_notebook_or_many(client, u
     for number in range(10):
         notebook = notebook_create(space=space, owner=user, name=f"Notebook {number}", tags=["t"])
         document_create(notebook=notebook, name=f"doc {number}.txt", data="text")
+        agent_create(space=space, owner=user, name=f"Agent {number}", notebooks=[notebook])
 
     with CaptureQueriesContext(connection) as eleven_notebooks:
         page = client.get("/").content.decode()
 
     assert "Notebook 9" in page
+    assert "Agent 9" in page
     assert len(eleven_notebooks) == len(one_notebook) <= 12
