@@ -5,6 +5,10 @@ from aether import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("spaces/<uuid:space_id>/", views.space_dashboard, name="space-dashboard"),
+    path("spaces/switch/", views.space_switch, name="space-switch"),
+    path("", include("notebooks.urls")),
+    path("", include("onboarding.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("oidc/", include("accounts.urls")),

@@ -47,6 +47,15 @@ def onboarding_last_run(user: User) -> OnboardingRun | None:
     return OnboardingRun.objects.filter(user=user).prefetch_related("steps").order_by("-started_at").first()
 
 
+def onboarding_last_completed_run(user: User) -> OnboardingRun | None:
+    """The run that last completed the user's onboarding: how long it took is what the dashboard shows."""
+    return (
+        OnboardingRun.objects.filter(user=user, status=OnboardingRun.Status.COMPLETED)
+        .order_by("-started_at")
+        .first()
+    )
+
+
 def onboarding_document_ids(state: UserOnboarding) -> list:
     if state.notebook_id is None:
         return []

@@ -1,5 +1,9 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from accounts.selectors import personal_space_of
+from notebooks.services import agent_create, document_create, notebook_create
 from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +34,42 @@ def test_pages_carry_a_strict_content_security_policy(client):
 
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_sign_in_from_a_page_that_needed_it_returns_there(client):
+    response = client.get("/notebooks/4f1c1b8e-0000-4000-8000-000000000000/", follow=True)
+
+    assert (
+        b'href="/oidc/authenticate/?next=/notebooks/4f1c1b8e-0000-4000-8000-000000000000/"'
+        in response.content
+    )
+
+
+def test_a_user_without_any_space_sees_the_onboarding_panel_only(client, user):
+    client.force_login(user)
+
+    page = client.get("/").content.decode()
+
+    assert "<h1>Welcome, Ada Lovelace</h1>" in page
+    assert "Your notebooks and agents appear here once your workspace is set up." in page
+    assert "New notebook" not in page
+
+
+def test_the_dashboard_costs_the_same_queries_for_one_notebook_or_many(client, user):
+    """Notebooks, their documents and agents with their knowledge are read in a fixed number of queries."""
+    onboard_user(user=user, trigger="login")
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as one_notebook:
+        client.get("/")
+    space = personal_space_of(user)
+    for number in range(10):
+        notebook = notebook_create(space=space, owner=user, name=f"Notebook {number}", tags=["t"])
+        document_create(notebook=notebook, name=f"doc {number}.txt", data="text")
+        agent_create(space=space, owner=user, name=f"Agent {number}", notebooks=[notebook])
+
+    with CaptureQueriesContext(connection) as eleven_notebooks:
+        page = client.get("/").content.decode()
+
+    assert "Notebook 9" in page
+    assert "Agent 9" in page
+    assert len(eleven_notebooks) == len(one_notebook) <= 12

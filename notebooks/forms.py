@@ -1,0 +1,103 @@
+"""Forms of the notebook, document and agent pages.
+
+They only shape input; the services validate it (the same rules as the API) and their
+``ValidationError``s are put back on the matching fields with ``add_service_errors``.
+"""
+
+import mimetypes
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+
+from notebooks.models import Notebook
+from notebooks.services import TEXT_MIME_TYPES
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ``ValidationError`` next to the form's fields, the rest above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def parse_tags(text: str) -> list[str]:
+    """``"a, b, a"`` -> ``["a", "b"]``: comma-separated, trimmed, first occurrence kept."""
+    tags: list[str] = []
+    for tag in (part.strip() for part in text.split(",")):
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+class NotebookForm(forms.Form):
+    name = forms.CharField(max_length=200, strip=True)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tags = forms.CharField(
+        required=False,
+        help_text="Separate tags with commas, e.g. research, drafts.",
+    )
+    visibility = forms.ChoiceField(choices=Notebook.Visibility.choices, initial=Notebook.Visibility.PRIVATE)
+
+    @classmethod
+    def for_notebook(cls, notebook: Notebook, **kwargs: object) -> "NotebookForm":
+        initial = {
+            "name": notebook.name,
+            "description": notebook.description,
+            "tags": ", ".join(notebook.tags),
+            "visibility": notebook.visibility,
+        }
+        return cls(initial=initial, **kwargs)
+
+    def clean_tags(self) -> list[str]:
+        return parse_tags(self.cleaned_data["tags"])
+
+
+class DocumentUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Text file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.md,.markdown,.csv,.html,.json,.xml,text/*"}),
+    )
+    name = forms.CharField(
+        max_length=255, required=False, help_text="Leave empty to use the file's name.", strip=True
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # The limit is a setting, read when the form is made rather than when the module is imported.
+        limit = filesizeformat(settings.DOCUMENT_MAX_BYTES)
+        self.fields["file"].help_text = f"Plain text, Markdown, CSV, HTML, JSON or XML, up to {limit}."
+
+    def clean_file(self) -> UploadedFile:
+        upload = self.cleaned_data["file"]
+        limit = settings.DOCUMENT_MAX_BYTES
+        # Refuse before reading: the size is known from the request without loading the file.
+        if upload.size > limit:
+            raise ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}.",
+                code="too_large",
+            )
+        return upload
+
+    @property
+    def mime_type(self) -> str:
+        """The browser's type for the file, or the text type its extension implies.
+
+        Browsers send ``application/octet-stream`` or nothing for extensions they do not know (``.md`` on
+        many systems); the service still refuses anything that is not UTF-8 text.
+        """
+        upload = self.cleaned_data["file"]
+        declared = (upload.content_type or "").split(";", 1)[0].strip().lower()
+        if declared not in TEXT_MIME_TYPES:
+            guessed, _encoding = mimetypes.guess_type(upload.name)
+            if guessed in TEXT_MIME_TYPES:
+                return guessed
+        return declared or "application/octet-stream"
+
+    @property
+    def document_name(self) -> str:
+        return self.cleaned_data["name"] or self.cleaned_data["file"].name

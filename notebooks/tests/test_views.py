@@ -1,0 +1,265 @@
+"""The notebook, document and agent pages, through Django's test client."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import Membership
+from accounts.selectors import personal_space_of
+from accounts.services import membership_add, space_create_organization
+from notebooks.models import Document, Notebook
+from notebooks.services import document_create, notebook_create
+from onboarding.selectors import onboarding_agent_of, onboarding_notebook_of
+from onboarding.services import onboard_user
+
+pytestmark = pytest.mark.django_db
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def onboarded(user):
+    onboard_user(user=user, trigger="login")
+    return user
+
+
+@pytest.fixture
+def signed_in(client, onboarded):
+    client.force_login(onboarded)
+    return client
+
+
+def upload(client, notebook, filename, data, content_type="text/plain", **fields):
+    file = SimpleUploadedFile(filename, data, content_type=content_type)
+    return client.post(f"/notebooks/{notebook.pk}/documents/", {"file": file, **fields})
+
+
+def test_creating_a_notebook_shows_it_with_its_tags(signed_in, onboarded):
+    space = personal_space_of(onboarded)
+
+    response = signed_in.post(
+        f"/spaces/{space.pk}/notebooks/new/",
+        {"name": "Research", "description": "Papers", "tags": "ml, papers, ml", "visibility": "private"},
+        follow=True,
+    )
+
+    notebook = Notebook.objects.get(name="Research")
+    assert response.redirect_chain[-1][0] == f"/notebooks/{notebook.pk}/"
+    assert notebook.tags == ["ml", "papers"]
+    assert "Notebook “Research” created." in response.content.decode()
+    assert (
+        "<title>Research · Ada Lovelace&#x27;s Personal Space · Aether</title>" in response.content.decode()
+    )
+
+
+def test_a_notebook_without_a_name_is_refused_next_to_the_field(signed_in, onboarded):
+    space = personal_space_of(onboarded)
+
+    response = signed_in.post(f"/spaces/{space.pk}/notebooks/new/", {"name": "  ", "visibility": "private"})
+
+    assert response.status_code == 200
+    assert 'id="id_name_error"' in response.content.decode()
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert not Notebook.objects.filter(space=space).exclude(onboarding_key="onboarding").exists()
+
+
+def test_uploading_a_text_file_adds_a_document(signed_in, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+
+    response = upload(signed_in, notebook, "notes.md", b"# Notes\nfirst", content_type="text/markdown")
+
+    assert response.status_code == 302
+    document = Document.objects.get(notebook=notebook, name="notes.md")
+    assert (document.mime_type, document.content) == ("text/markdown", "# Notes\nfirst")
+    page = signed_in.get(f"/notebooks/{notebook.pk}/").content.decode()
+    assert "notes.md" in page
+
+
+def test_an_upload_without_a_browser_type_takes_the_type_of_its_extension(signed_in, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+
+    upload(signed_in, notebook, "table.csv", b"a,b\n1,2\n", content_type="application/octet-stream")
+
+    assert Document.objects.get(name="table.csv").mime_type == "text/csv"
+
+
+def test_an_upload_may_be_renamed(signed_in, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+
+    upload(signed_in, notebook, "x.txt", b"text", name="Meeting notes")
+
+    assert Document.objects.filter(notebook=notebook, name="Meeting notes").exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_next_to_the_field(signed_in, onboarded, settings):
+    settings.DOCUMENT_MAX_BYTES = 10
+    notebook = onboarding_notebook_of(onboarded)
+
+    response = upload(signed_in, notebook, "big.txt", b"x" * 11)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert (
+        '<ul class="errorlist" id="id_file_error"><li>The file is 11\xa0bytes; the limit is 10\xa0bytes.'
+        in page
+    )
+    assert not Document.objects.filter(name="big.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "content_type", "message"),
+    [
+        ("photo.png", b"\x89PNG\r\n", "image/png", "Documents must be text"),
+        ("latin1.txt", "caf\u00e9".encode("latin-1"), "text/plain", "The document is not UTF-8 text."),
+    ],
+)
+def test_a_file_that_is_not_utf8_text_is_refused_next_to_the_field(
+    signed_in, onboarded, name, data, content_type, message
+):
+    notebook = onboarding_notebook_of(onboarded)
+
+    response = upload(signed_in, notebook, name, data, content_type=content_type)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Document.objects.filter(name=name).exists()
+
+
+def test_an_upload_without_a_file_says_so(signed_in, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+
+    response = signed_in.post(f"/notebooks/{notebook.pk}/documents/", {})
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+
+
+def test_renaming_a_notebook(signed_in, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+    form = signed_in.get(f"/notebooks/{notebook.pk}/edit/").content.decode()
+    assert 'value="Getting Started"' in form
+    assert 'value="welcome, getting-started, onboarding"' in form
+
+    signed_in.post(
+        f"/notebooks/{notebook.pk}/edit/",
+        {"name": "My first notebook", "description": "", "tags": "welcome", "visibility": "shared"},
+    )
+
+    notebook.refresh_from_db()
+    assert (notebook.name, notebook.tags, notebook.visibility) == ("My first notebook", ["welcome"], "shared")
+
+
+def test_deleting_a_notebook_asks_first_then_deletes_it(signed_in, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+
+    confirmation = signed_in.get(f"/notebooks/{notebook.pk}/delete/").content.decode()
+    assert "Its 3 documents will be deleted too. This cannot be undone." in confirmation
+    assert Notebook.objects.filter(pk=notebook.pk).exists()
+
+    response = signed_in.post(f"/notebooks/{notebook.pk}/delete/", follow=True)
+
+    assert not Notebook.objects.filter(pk=notebook.pk).exists()
+    assert "Notebook “Getting Started” deleted." in response.content.decode()
+
+
+def test_deleting_a_document_asks_first_then_deletes_it(signed_in, onboarded):
+    document = Document.objects.get(name="Sample FAQ.txt")
+
+    assert "This cannot be undone." in signed_in.get(f"/documents/{document.pk}/delete/").content.decode()
+    signed_in.post(f"/documents/{document.pk}/delete/")
+
+    assert not Document.objects.filter(pk=document.pk).exists()
+
+
+def test_the_document_page_shows_the_text_and_its_metadata(signed_in, onboarded):
+    document = Document.objects.get(name="Welcome to Aether.txt")
+
+    page = signed_in.get(f"/documents/{document.pk}/").content.decode()
+
+    assert '<pre class="document-text" tabindex="0">' in page
+    assert document.content.splitlines()[0] in page
+    assert "<dt>source</dt><dd>onboarding</dd>" in page
+    assert "<dt>is_sample</dt><dd>true</dd>" in page
+    assert "<title>Welcome to Aether.txt · Getting Started · Aether</title>" in page
+
+
+def test_the_agent_page_shows_its_settings_and_knowledge(signed_in, onboarded):
+    agent = onboarding_agent_of(onboarded)
+
+    page = signed_in.get(f"/agents/{agent.pk}/").content.decode()
+
+    for text in ("Question answering", "gpt-4", "0.7", "2000", "personal-assistant"):
+        assert text in page
+    assert f'<a href="/notebooks/{onboarding_notebook_of(onboarded).pk}/">Getting Started</a>' in page
+
+
+def test_pages_of_a_space_the_user_is_not_in_are_not_found(client, make_user, onboarded):
+    stranger = make_user()
+    client.force_login(stranger)
+    notebook = onboarding_notebook_of(onboarded)
+    document = notebook.documents.first()
+    agent = onboarding_agent_of(onboarded)
+
+    for url in (
+        f"/notebooks/{notebook.pk}/",
+        f"/notebooks/{notebook.pk}/edit/",
+        f"/notebooks/{notebook.pk}/delete/",
+        f"/documents/{document.pk}/",
+        f"/agents/{agent.pk}/",
+        f"/spaces/{notebook.space_id}/",
+        f"/spaces/{notebook.space_id}/notebooks/new/",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/notebooks/{notebook.pk}/delete/").status_code == 404
+    assert Notebook.objects.filter(pk=notebook.pk).exists()
+
+
+def test_a_viewer_reads_but_cannot_change_anything(client, make_user, onboarded):
+    organization = space_create_organization(owner=onboarded, name="Acme")
+    notebook = notebook_create(space=organization, owner=onboarded, name="Plans")
+    document = document_create(notebook=notebook, name="plan.txt", data="step one")
+    viewer = make_user()
+    membership_add(space=organization, user=viewer, role=Membership.Role.VIEWER)
+    client.force_login(viewer)
+
+    page = client.get(f"/notebooks/{notebook.pk}/").content.decode()
+    assert "plan.txt" in page
+    assert "Upload a document" not in page
+    assert "Delete" not in page
+
+    assert client.get(f"/notebooks/{notebook.pk}/edit/").status_code == 403
+    assert client.post(f"/notebooks/{notebook.pk}/delete/").status_code == 403
+    assert client.post(f"/documents/{document.pk}/delete/").status_code == 403
+    assert client.post(f"/spaces/{organization.pk}/notebooks/new/", {"name": "x"}).status_code == 403
+    file = SimpleUploadedFile("a.txt", b"a", content_type="text/plain")
+    assert client.post(f"/notebooks/{notebook.pk}/documents/", {"file": file}).status_code == 403
+    assert list(notebook.documents.values_list("name", flat=True)) == ["plan.txt"]
+
+
+def test_pages_need_a_signed_in_user(client, onboarded):
+    notebook = onboarding_notebook_of(onboarded)
+
+    response = client.get(f"/notebooks/{notebook.pk}/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/?next=")
+
+
+def test_user_text_is_escaped_on_every_page(signed_in, onboarded):
+    space = personal_space_of(onboarded)
+    notebook = notebook_create(space=space, owner=onboarded, name=XSS, description=XSS, tags=[XSS])
+    document = document_create(notebook=notebook, name=XSS, data=XSS)
+    agent = onboarding_agent_of(onboarded)
+    agent.knowledge_notebooks.add(notebook)
+
+    for url in (
+        "/",
+        f"/notebooks/{notebook.pk}/",
+        f"/notebooks/{notebook.pk}/edit/",
+        f"/notebooks/{notebook.pk}/delete/",
+        f"/documents/{document.pk}/",
+        f"/documents/{document.pk}/delete/",
+        f"/agents/{agent.pk}/",
+    ):
+        page = signed_in.get(url).content.decode()
+        assert XSS not in page, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url

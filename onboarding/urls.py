@@ -1,0 +1,7 @@
+from django.urls import path
+
+from onboarding import views
+
+urlpatterns = [
+    path("onboarding/retry/", views.onboarding_retry, name="onboarding-retry"),
+]
