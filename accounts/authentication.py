@@ -80,9 +80,6 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
         user_authenticated.send(sender=type(self), user=user, claims=claims, created=created, via="bearer")
-        # Receivers (onboarding) may have written rows related to this user in the meantime: the view
-        # must see them, not what this instance cached before.
-        user.refresh_from_db()
         return user, token
 
     def authenticate_header(self, request: Request) -> str:
