@@ -17,7 +17,7 @@ from onboarding.defaults import default_blueprint_spec
 from onboarding.models import Blueprint
 
 # Sign-in fixtures: dev_provider, keycloak_issuer, page (and aether.testing.sign_in); API clients.
-pytest_plugins = ["aether.testing", "aether.tests.api_fixtures"]
+pytest_plugins = ["aether.testing", "aether.tests.api_fixtures", "onboarding.tests.faults"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

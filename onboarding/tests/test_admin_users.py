@@ -8,9 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from notebooks.models import Document
-from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
 from onboarding.services import onboard_user
+from onboarding.tests.faults import replace_onboarding_step
 
 pytestmark = pytest.mark.django_db
 
@@ -44,15 +44,11 @@ def people(make_user, monkeypatch):
     broken = make_user(email="broken@example.com")
     with monkeypatch.context() as patch:
         # Failure injection, undone at the end of the block: the run fails in its documents step.
-        steps = dict(services.STEPS)
-        real = steps["documents"]
-
-        def failing(ctx):
+        def failing(real, ctx):
             real(ctx)
             raise RuntimeError("storage unavailable")
 
-        steps["documents"] = failing
-        patch.setattr(services, "STEPS", tuple(steps.items()))
+        replace_onboarding_step(patch, "documents", failing)
         onboard_user(user=broken, trigger="login")
     fresh = make_user(email="fresh@example.com")
     return {"completed": done, "failed": broken, "not_started": fresh}

@@ -19,6 +19,7 @@ from accounts.models import Membership, Space, User
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.services import onboard_user
+from onboarding.tests.faults import replace_onboarding_step
 
 pytestmark = pytest.mark.django_db
 
@@ -240,22 +241,15 @@ def test_all_incomplete_onboards_a_thousand_users_user_by_user(make_user, fail_s
 def test_all_incomplete_commits_user_by_user_and_can_run_again(make_user, monkeypatch):
     users = bulk_users(30, "again")
     broken = users[10]
-    from onboarding import services
 
-    real = dict(services.STEPS)["agent"]
-
-    def agent_failing_for_one_user(ctx):
+    def agent_failing_for_one_user(real, ctx):
         # Failure injection: one user's run fails; the others must still be kept.
         created = real(ctx)
         if ctx.user.pk == broken.pk:
             raise RuntimeError("agent service down")
         return created
 
-    monkeypatch.setattr(
-        services,
-        "STEPS",
-        tuple((n, agent_failing_for_one_user if n == "agent" else s) for n, s in services.STEPS),
-    )
+    replace_onboarding_step(monkeypatch, "agent", agent_failing_for_one_user)
     code, out, err = run_command("--all-incomplete")
 
     assert code == 1 and "1 failed" in err
@@ -342,23 +336,17 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
 
 def test_an_interrupted_run_can_be_started_again(monkeypatch):
     users = bulk_users(12, "interrupted")
-    from onboarding import services
 
-    real = dict(services.STEPS)["documents"]
     seen: list[str] = []
 
-    def interrupted_at_the_fifth_user(ctx):
+    def interrupted_at_the_fifth_user(real, ctx):
         # Failure injection: Ctrl-C arrives while the fifth user's documents are being written.
         seen.append(ctx.user.pk)
         if len(seen) == 5:
             raise KeyboardInterrupt
         return real(ctx)
 
-    monkeypatch.setattr(
-        services,
-        "STEPS",
-        tuple((n, interrupted_at_the_fifth_user if n == "documents" else s) for n, s in services.STEPS),
-    )
+    replace_onboarding_step(monkeypatch, "documents", interrupted_at_the_fifth_user)
     code, out, err = run_command("--all-incomplete")
 
     assert code == 130

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.selectors import onboarding_state_of
 from onboarding.services import onboard_user
+from onboarding.tests.faults import replace_onboarding_step
 
 pytestmark = pytest.mark.django_db
 
@@ -81,17 +81,14 @@ def test_a_user_never_onboarded_can_set_up_now(client, user):
 
 def test_a_timed_out_onboarding_says_it_took_too_long(client, user, settings, monkeypatch):
     settings.ONBOARDING_TIMEOUT_SECONDS = 1
-    steps = dict(services.STEPS)
-    real_notebook_step = steps["notebook"]
 
-    def slow_notebook_step(ctx):
+    def slow_notebook_step(real, ctx):
         # Failure injection: the real step, then a stall past the run's time limit.
-        created = real_notebook_step(ctx)
+        created = real(ctx)
         time.sleep(1.05)
         return created
 
-    steps["notebook"] = slow_notebook_step
-    monkeypatch.setattr(services, "STEPS", tuple(steps.items()))
+    replace_onboarding_step(monkeypatch, "notebook", slow_notebook_step)
     onboard_user(user=user, trigger="login")
     client.force_login(user)
 

@@ -6,11 +6,11 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Space
 from notebooks.models import Agent, Document, Notebook
-from onboarding import services
 from onboarding.blueprints import blueprint_as_input, blueprint_create_version
 from onboarding.models import STEP_NAMES, OnboardingRun, OnboardingStatus, UserOnboarding
 from onboarding.selectors import blueprint_current
 from onboarding.services import onboard_user
+from onboarding.tests.faults import replace_onboarding_step
 
 pytestmark = pytest.mark.django_db
 
@@ -152,16 +152,13 @@ def test_failure_in_a_step_rolls_back_the_run_and_a_later_run_succeeds(
 
 def test_run_slower_than_the_timeout_fails_and_keeps_nothing(user, settings, monkeypatch):
     settings.ONBOARDING_TIMEOUT_SECONDS = 1
-    real_documents = dict(services.STEPS)["documents"]
 
-    def slow_documents(ctx):  # a step that is slow, as an overloaded database would make it
-        created = real_documents(ctx)
+    def slow_documents(real, ctx):  # a step that is slow, as an overloaded database would make it
+        created = real(ctx)
         time.sleep(1.1)
         return created
 
-    monkeypatch.setattr(
-        services, "STEPS", tuple((n, slow_documents if n == "documents" else f) for n, f in services.STEPS)
-    )
+    replace_onboarding_step(monkeypatch, "documents", slow_documents)
 
     run = onboard_user(user=user, trigger="login")
 
@@ -175,19 +172,14 @@ def test_run_slower_than_the_timeout_fails_and_keeps_nothing(user, settings, mon
 @pytest.mark.postgres
 def test_a_statement_outlasting_the_timeout_is_cancelled_by_the_database(user, settings, monkeypatch):
     settings.ONBOARDING_TIMEOUT_SECONDS = 1
-    real_agent = dict(services.STEPS)["agent"]
 
-    def agent_behind_a_slow_query(ctx):
-        created = real_agent(ctx)
+    def agent_behind_a_slow_query(real, ctx):
+        created = real(ctx)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(5)")
         return created
 
-    monkeypatch.setattr(
-        services,
-        "STEPS",
-        tuple((n, agent_behind_a_slow_query if n == "agent" else f) for n, f in services.STEPS),
-    )
+    replace_onboarding_step(monkeypatch, "agent", agent_behind_a_slow_query)
     started = time.monotonic()
 
     run = onboard_user(user=user, trigger="login")

@@ -10,7 +10,6 @@ from accounts.services import membership_add, space_create_organization
 from aether.testing import sign_in
 from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
-from onboarding import services as onboarding_services
 from onboarding.models import OnboardingRun
 from onboarding.selectors import onboarding_agent_of, onboarding_notebook_of
 from onboarding.services import onboard_user
@@ -159,18 +158,9 @@ def test_the_first_tab_reaches_the_skip_link(open_page, onboarded):
 
 
 def test_a_user_whose_onboarding_failed_tries_again_and_sees_the_resources(
-    open_page, live_server, dev_provider, monkeypatch, screenshot
+    open_page, live_server, dev_provider, fail_step, monkeypatch, screenshot
 ):
-    steps = dict(onboarding_services.STEPS)
-    real_documents_step = steps["documents"]
-
-    def failing_documents_step(ctx):
-        # Failure injection: the real step runs, then fails as a broken database would.
-        real_documents_step(ctx)
-        raise RuntimeError("the document store did not answer")
-
-    steps["documents"] = failing_documents_step
-    monkeypatch.setattr(onboarding_services, "STEPS", tuple(steps.items()))
+    fail_step("documents", RuntimeError("the document store did not answer"))
     page = open_page()
     sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
 
