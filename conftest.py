@@ -10,11 +10,12 @@ import os
 import pytest
 from django.db import connection
 
-from accounts.models import User
-from accounts.services import user_create
+from accounts.models import Space, User
+from accounts.services import space_create_organization, user_create
 from onboarding.blueprints import blueprint_create_version
 from onboarding.defaults import default_blueprint_spec
 from onboarding.models import Blueprint
+from onboarding.services import onboard_user
 
 # Sign-in fixtures: dev_provider, keycloak_issuer, page (and aether.testing.sign_in); API clients.
 pytest_plugins = ["aether.testing", "aether.tests.api_fixtures", "onboarding.tests.faults"]
@@ -71,3 +72,16 @@ def make_user(db):
 @pytest.fixture
 def user(make_user) -> User:
     return make_user(full_name="Ada Lovelace", email="ada@example.com")
+
+
+@pytest.fixture
+def ada(user) -> User:
+    """Ada Lovelace (``user``) after her first sign-in: onboarded, with everything the blueprint lists."""
+    onboard_user(user=user, trigger="login")
+    return user
+
+
+@pytest.fixture
+def acme(ada) -> Space:
+    """An organization space that Ada owns."""
+    return space_create_organization(owner=ada, name="Acme")

@@ -1,21 +1,9 @@
 import pytest
 
 from accounts.models import Membership
-from accounts.services import membership_add, space_create_organization
-from onboarding.services import onboard_user
+from accounts.services import membership_add
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ada(user):
-    onboard_user(user=user, trigger="login")
-    return user
-
-
-@pytest.fixture
-def acme(ada):
-    return space_create_organization(owner=ada, name="Acme")
 
 
 def test_my_spaces_lists_personal_organizations_and_the_current_one(api_client, ada, acme):

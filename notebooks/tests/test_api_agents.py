@@ -4,15 +4,8 @@ from accounts.models import Membership
 from accounts.services import membership_add, space_create_organization
 from notebooks.models import Agent
 from notebooks.services import notebook_create
-from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ada(user):
-    onboard_user(user=user, trigger="login")
-    return user
 
 
 def test_the_onboarding_agent_is_listed_with_its_knowledge(api_client, ada):

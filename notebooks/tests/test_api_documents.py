@@ -7,15 +7,8 @@ from accounts.models import Membership
 from accounts.services import membership_add, space_create_organization
 from notebooks.models import Document
 from notebooks.services import document_create, notebook_create
-from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ada(user):
-    onboard_user(user=user, trigger="login")
-    return user
 
 
 @pytest.fixture

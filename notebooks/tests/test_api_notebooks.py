@@ -11,17 +11,6 @@ from onboarding.services import onboard_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ada(user):
-    onboard_user(user=user, trigger="login")
-    return user
-
-
-@pytest.fixture
-def acme(ada):
-    return space_create_organization(owner=ada, name="Acme")
-
-
 def test_list_shows_the_personal_space_notebooks_as_a_page(api_client, ada):
     body = api_client(ada).get("/api/v1/notebooks").json()
 

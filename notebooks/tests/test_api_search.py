@@ -7,12 +7,6 @@ from onboarding.services import onboard_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ada(user):
-    onboard_user(user=user, trigger="login")
-    return user
-
-
 def _names(response) -> list[str]:
     assert response.status_code == 200, response.content
     return sorted(notebook["name"] for notebook in response.json()["results"])

@@ -9,7 +9,6 @@ from accounts.services import membership_add, space_create_organization
 from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 from onboarding.selectors import onboarding_agent_of, onboarding_notebook_of
-from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +16,8 @@ XSS = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-def onboarded(user):
-    onboard_user(user=user, trigger="login")
-    return user
-
-
-@pytest.fixture
-def signed_in(client, onboarded):
-    client.force_login(onboarded)
+def signed_in(client, ada):
+    client.force_login(ada)
     return client
 
 
@@ -33,8 +26,8 @@ def upload(client, notebook, filename, data, content_type="text/plain", **fields
     return client.post(f"/notebooks/{notebook.pk}/documents/", {"file": file, **fields})
 
 
-def test_creating_a_notebook_shows_it_with_its_tags(signed_in, onboarded):
-    space = personal_space_of(onboarded)
+def test_creating_a_notebook_shows_it_with_its_tags(signed_in, ada):
+    space = personal_space_of(ada)
 
     response = signed_in.post(
         f"/spaces/{space.pk}/notebooks/new/",
@@ -51,8 +44,8 @@ def test_creating_a_notebook_shows_it_with_its_tags(signed_in, onboarded):
     )
 
 
-def test_a_notebook_without_a_name_is_refused_next_to_the_field(signed_in, onboarded):
-    space = personal_space_of(onboarded)
+def test_a_notebook_without_a_name_is_refused_next_to_the_field(signed_in, ada):
+    space = personal_space_of(ada)
 
     response = signed_in.post(f"/spaces/{space.pk}/notebooks/new/", {"name": "  ", "visibility": "private"})
 
@@ -62,8 +55,8 @@ def test_a_notebook_without_a_name_is_refused_next_to_the_field(signed_in, onboa
     assert not Notebook.objects.filter(space=space).exclude(onboarding_key="onboarding").exists()
 
 
-def test_uploading_a_text_file_adds_a_document(signed_in, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_uploading_a_text_file_adds_a_document(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
 
     response = upload(signed_in, notebook, "notes.md", b"# Notes\nfirst", content_type="text/markdown")
 
@@ -74,25 +67,25 @@ def test_uploading_a_text_file_adds_a_document(signed_in, onboarded):
     assert "notes.md" in page
 
 
-def test_an_upload_without_a_browser_type_takes_the_type_of_its_extension(signed_in, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_an_upload_without_a_browser_type_takes_the_type_of_its_extension(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
 
     upload(signed_in, notebook, "table.csv", b"a,b\n1,2\n", content_type="application/octet-stream")
 
     assert Document.objects.get(name="table.csv").mime_type == "text/csv"
 
 
-def test_an_upload_may_be_renamed(signed_in, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_an_upload_may_be_renamed(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
 
     upload(signed_in, notebook, "x.txt", b"text", name="Meeting notes")
 
     assert Document.objects.filter(notebook=notebook, name="Meeting notes").exists()
 
 
-def test_a_file_over_the_size_limit_is_refused_next_to_the_field(signed_in, onboarded, settings):
+def test_a_file_over_the_size_limit_is_refused_next_to_the_field(signed_in, ada, settings):
     settings.DOCUMENT_MAX_BYTES = 10
-    notebook = onboarding_notebook_of(onboarded)
+    notebook = onboarding_notebook_of(ada)
 
     response = upload(signed_in, notebook, "big.txt", b"x" * 11)
 
@@ -113,9 +106,9 @@ def test_a_file_over_the_size_limit_is_refused_next_to_the_field(signed_in, onbo
     ],
 )
 def test_a_file_that_is_not_utf8_text_is_refused_next_to_the_field(
-    signed_in, onboarded, name, data, content_type, message
+    signed_in, ada, name, data, content_type, message
 ):
-    notebook = onboarding_notebook_of(onboarded)
+    notebook = onboarding_notebook_of(ada)
 
     response = upload(signed_in, notebook, name, data, content_type=content_type)
 
@@ -124,8 +117,8 @@ def test_a_file_that_is_not_utf8_text_is_refused_next_to_the_field(
     assert not Document.objects.filter(name=name).exists()
 
 
-def test_an_upload_without_a_file_says_so(signed_in, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_an_upload_without_a_file_says_so(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
 
     response = signed_in.post(f"/notebooks/{notebook.pk}/documents/", {})
 
@@ -133,8 +126,8 @@ def test_an_upload_without_a_file_says_so(signed_in, onboarded):
     assert "This field is required." in response.content.decode()
 
 
-def test_renaming_a_notebook(signed_in, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_renaming_a_notebook(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
     form = signed_in.get(f"/notebooks/{notebook.pk}/edit/").content.decode()
     assert 'value="Getting Started"' in form
     assert 'value="welcome, getting-started, onboarding"' in form
@@ -148,8 +141,8 @@ def test_renaming_a_notebook(signed_in, onboarded):
     assert (notebook.name, notebook.tags, notebook.visibility) == ("My first notebook", ["welcome"], "shared")
 
 
-def test_deleting_a_notebook_asks_first_then_deletes_it(signed_in, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_deleting_a_notebook_asks_first_then_deletes_it(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
 
     confirmation = signed_in.get(f"/notebooks/{notebook.pk}/delete/").content.decode()
     assert "Its 3 documents will be deleted too. This cannot be undone." in confirmation
@@ -161,7 +154,7 @@ def test_deleting_a_notebook_asks_first_then_deletes_it(signed_in, onboarded):
     assert "Notebook “Getting Started” deleted." in response.content.decode()
 
 
-def test_deleting_a_document_asks_first_then_deletes_it(signed_in, onboarded):
+def test_deleting_a_document_asks_first_then_deletes_it(signed_in, ada):
     document = Document.objects.get(name="Sample FAQ.txt")
 
     assert "This cannot be undone." in signed_in.get(f"/documents/{document.pk}/delete/").content.decode()
@@ -170,7 +163,7 @@ def test_deleting_a_document_asks_first_then_deletes_it(signed_in, onboarded):
     assert not Document.objects.filter(pk=document.pk).exists()
 
 
-def test_the_document_page_shows_the_text_and_its_metadata(signed_in, onboarded):
+def test_the_document_page_shows_the_text_and_its_metadata(signed_in, ada):
     document = Document.objects.get(name="Welcome to Aether.txt")
 
     page = signed_in.get(f"/documents/{document.pk}/").content.decode()
@@ -182,22 +175,22 @@ def test_the_document_page_shows_the_text_and_its_metadata(signed_in, onboarded)
     assert "<title>Welcome to Aether.txt · Getting Started · Aether</title>" in page
 
 
-def test_the_agent_page_shows_its_settings_and_knowledge(signed_in, onboarded):
-    agent = onboarding_agent_of(onboarded)
+def test_the_agent_page_shows_its_settings_and_knowledge(signed_in, ada):
+    agent = onboarding_agent_of(ada)
 
     page = signed_in.get(f"/agents/{agent.pk}/").content.decode()
 
     for text in ("Question answering", "gpt-4", "0.7", "2000", "personal-assistant"):
         assert text in page
-    assert f'<a href="/notebooks/{onboarding_notebook_of(onboarded).pk}/">Getting Started</a>' in page
+    assert f'<a href="/notebooks/{onboarding_notebook_of(ada).pk}/">Getting Started</a>' in page
 
 
-def test_pages_of_a_space_the_user_is_not_in_are_not_found(client, make_user, onboarded):
+def test_pages_of_a_space_the_user_is_not_in_are_not_found(client, make_user, ada):
     stranger = make_user()
     client.force_login(stranger)
-    notebook = onboarding_notebook_of(onboarded)
+    notebook = onboarding_notebook_of(ada)
     document = notebook.documents.first()
-    agent = onboarding_agent_of(onboarded)
+    agent = onboarding_agent_of(ada)
 
     for url in (
         f"/notebooks/{notebook.pk}/",
@@ -213,9 +206,9 @@ def test_pages_of_a_space_the_user_is_not_in_are_not_found(client, make_user, on
     assert Notebook.objects.filter(pk=notebook.pk).exists()
 
 
-def test_a_viewer_reads_but_cannot_change_anything(client, make_user, onboarded):
-    organization = space_create_organization(owner=onboarded, name="Acme")
-    notebook = notebook_create(space=organization, owner=onboarded, name="Plans")
+def test_a_viewer_reads_but_cannot_change_anything(client, make_user, ada):
+    organization = space_create_organization(owner=ada, name="Acme")
+    notebook = notebook_create(space=organization, owner=ada, name="Plans")
     document = document_create(notebook=notebook, name="plan.txt", data="step one")
     viewer = make_user()
     membership_add(space=organization, user=viewer, role=Membership.Role.VIEWER)
@@ -235,8 +228,8 @@ def test_a_viewer_reads_but_cannot_change_anything(client, make_user, onboarded)
     assert list(notebook.documents.values_list("name", flat=True)) == ["plan.txt"]
 
 
-def test_pages_need_a_signed_in_user(client, onboarded):
-    notebook = onboarding_notebook_of(onboarded)
+def test_pages_need_a_signed_in_user(client, ada):
+    notebook = onboarding_notebook_of(ada)
 
     response = client.get(f"/notebooks/{notebook.pk}/")
 
@@ -244,11 +237,11 @@ def test_pages_need_a_signed_in_user(client, onboarded):
     assert response["Location"].startswith("/?next=")
 
 
-def test_user_text_is_escaped_on_every_page(signed_in, onboarded):
-    space = personal_space_of(onboarded)
-    notebook = notebook_create(space=space, owner=onboarded, name=XSS, description=XSS, tags=[XSS])
+def test_user_text_is_escaped_on_every_page(signed_in, ada):
+    space = personal_space_of(ada)
+    notebook = notebook_create(space=space, owner=ada, name=XSS, description=XSS, tags=[XSS])
     document = document_create(notebook=notebook, name=XSS, data=XSS)
-    agent = onboarding_agent_of(onboarded)
+    agent = onboarding_agent_of(ada)
     agent.knowledge_notebooks.add(notebook)
 
     for url in (

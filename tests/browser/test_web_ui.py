@@ -12,7 +12,6 @@ from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 from onboarding.models import OnboardingRun
 from onboarding.selectors import onboarding_agent_of, onboarding_notebook_of
-from onboarding.services import onboard_user
 from tests.browser.conftest import DESKTOP, PHONE
 
 pytestmark = [
@@ -22,12 +21,6 @@ pytestmark = [
 ]
 
 XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def onboarded(user):
-    onboard_user(user=user, trigger="login")
-    return user
 
 
 def test_a_new_user_signs_in_and_sees_the_onboarding_resources(
@@ -105,9 +98,9 @@ def test_a_user_creates_a_notebook_and_uploads_a_document(
     assert Notebook.objects.get(name="Research").documents.count() == 1
 
 
-def test_a_user_renames_and_deletes_a_notebook_after_confirming(open_page, onboarded):
-    notebook = notebook_create(space=onboarding_notebook_of(onboarded).space, owner=onboarded, name="Drafts")
-    page = open_page(onboarded)
+def test_a_user_renames_and_deletes_a_notebook_after_confirming(open_page, ada):
+    notebook = notebook_create(space=onboarding_notebook_of(ada).space, owner=ada, name="Drafts")
+    page = open_page(ada)
     page.goto(notebook.get_absolute_url())
 
     page.get_by_role("link", name="Rename or edit").click()
@@ -148,8 +141,8 @@ def test_a_user_switches_to_an_organization_space_with_the_keyboard(
     screenshot(page, "organization-desktop")
 
 
-def test_the_first_tab_reaches_the_skip_link(open_page, onboarded):
-    page = open_page(onboarded)
+def test_the_first_tab_reaches_the_skip_link(open_page, ada):
+    page = open_page(ada)
     page.goto("/")
 
     page.keyboard.press("Tab")
@@ -178,13 +171,13 @@ def test_a_user_whose_onboarding_failed_tries_again_and_sees_the_resources(
     expect(page.get_by_role("link", name="Personal Assistant")).to_be_visible()
 
 
-def test_a_script_in_user_text_renders_as_text_on_every_page(open_page, onboarded):
-    space = onboarding_notebook_of(onboarded).space
-    notebook = notebook_create(space=space, owner=onboarded, name=XSS, description=XSS, tags=[XSS])
+def test_a_script_in_user_text_renders_as_text_on_every_page(open_page, ada):
+    space = onboarding_notebook_of(ada).space
+    notebook = notebook_create(space=space, owner=ada, name=XSS, description=XSS, tags=[XSS])
     document = document_create(notebook=notebook, name=XSS, data=XSS)
-    agent = onboarding_agent_of(onboarded)
+    agent = onboarding_agent_of(ada)
     agent.knowledge_notebooks.add(notebook)
-    page = open_page(onboarded)
+    page = open_page(ada)
 
     for url in (
         "/",
@@ -202,15 +195,15 @@ def test_a_script_in_user_text_renders_as_text_on_every_page(open_page, onboarde
     assert open_page.watch.csp_violations == []
 
 
-def test_notebook_document_and_agent_pages_fit_a_phone(open_page, onboarded, screenshot):
-    notebook = onboarding_notebook_of(onboarded)
+def test_notebook_document_and_agent_pages_fit_a_phone(open_page, ada, screenshot):
+    notebook = onboarding_notebook_of(ada)
     document = document_create(notebook=notebook, name="long-line.txt", data="x" * 400 + "\nend")
-    page = open_page(onboarded, viewport=PHONE)
+    page = open_page(ada, viewport=PHONE)
 
     for name, url in (
         ("notebook", notebook.get_absolute_url()),
         ("document", document.get_absolute_url()),
-        ("agent", onboarding_agent_of(onboarded).get_absolute_url()),
+        ("agent", onboarding_agent_of(ada).get_absolute_url()),
     ):
         page.goto(url)
         screenshot(page, f"{name}-phone")
