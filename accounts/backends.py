@@ -106,3 +106,12 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except (tokens.InvalidToken, oidc.ProviderUnavailable):
             return {}
         return {name: claims[name] for name in ("realm_access", "resource_access") if name in claims}
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's user, unless disabled since signing in.
+
+        The library's version drops ``ModelBackend``'s ``is_active`` check, which would keep a
+        disabled account signed in for the rest of its session.
+        """
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None

@@ -244,3 +244,12 @@ def test_ten_concurrent_first_requests_create_one_user_and_one_set_of_resources(
     assert Notebook.objects.count() == 1
     assert Document.objects.count() == 3
     assert Agent.objects.count() == 1
+
+
+def test_a_disabled_user_is_refused_with_a_bearer_token(client, keycloak_issuer):
+    token = keycloak_issuer.access_token("off-2")
+    assert client.get(ME, **bearer(token)).status_code == 200
+
+    User.objects.filter(sub="off-2").update(is_active=False)
+
+    assert_refused(client.get(ME, **bearer(token)))

@@ -264,3 +264,13 @@ def test_keycloak_roles_are_read_from_a_jwt_access_token_at_browser_sign_in(keyc
     assert roles["realm_access"] == {"roles": ["aether-staff"]}
     assert OIDCBackend._access_token_roles("opaque-token") == {}
     assert OIDCBackend._access_token_roles(keycloak_issuer.access_token("kc-browser", azp="other")) == {}
+
+
+def test_a_disabled_user_is_signed_out_at_their_next_request(client, dev_provider):
+    dev_provider.sign_in(client, "off-1", email="off@example.com")
+    assert signed_in_user(client) is not None
+
+    User.objects.filter(sub="off-1").update(is_active=False)
+
+    assert signed_in_user(client) is None
+    assert 'href="/oidc/authenticate/"' in client.get("/").content.decode()
