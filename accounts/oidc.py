@@ -4,11 +4,14 @@
 ``{OIDC_ISSUER}/.well-known/openid-configuration``, fetched on first use (never at import, so the
 app starts while the provider is down) and cached for the life of the process; an explicit
 ``OIDC_OP_*_ENDPOINT`` setting overrides the discovered value. The JWKS is cached too and fetched
-again, once, when a token names a key the cache does not hold (the provider rotated its keys).
+again when a token names a key the cache does not hold (the provider rotated its keys), at most
+once per ``JWKS_REFRESH_INTERVAL_SECONDS`` per issuer, so tokens with made-up key ids cannot make
+Aether hammer the provider.
 """
 
 import logging
 import threading
+import time
 from typing import Any
 
 import jwt
@@ -20,6 +23,10 @@ logger = logging.getLogger("aether.oidc")
 # Asymmetric algorithms only: "none" and the HS* family (which would let anyone holding the public
 # key forge a token) are refused whatever a token's header says.
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+
+# The shortest time between two forced JWKS fetches for one issuer (a rotation is rare; forged
+# key ids are cheap).
+JWKS_REFRESH_INTERVAL_SECONDS = 60.0
 
 # Discovery field -> the setting that overrides it.
 ENDPOINT_OVERRIDES = {
@@ -46,6 +53,7 @@ class UnknownSigningKey(Exception):
 _lock = threading.Lock()
 _discovery: dict[str, dict[str, Any]] = {}
 _jwks: dict[str, list[jwt.PyJWK]] = {}
+_jwks_refreshed_at: dict[str, float] = {}
 
 
 def clear_cache() -> None:
@@ -53,6 +61,7 @@ def clear_cache() -> None:
     with _lock:
         _discovery.clear()
         _jwks.clear()
+        _jwks_refreshed_at.clear()
 
 
 def is_configured() -> bool:
@@ -124,12 +133,21 @@ def _fetch_keys() -> list[jwt.PyJWK]:
 
 
 def signing_keys(*, refresh: bool = False) -> list[jwt.PyJWK]:
-    """The provider's usable signing keys, from the cache unless ``refresh``."""
+    """The provider's usable signing keys, from the cache unless ``refresh``.
+
+    A forced refresh within ``JWKS_REFRESH_INTERVAL_SECONDS`` of the previous one answers the cache.
+    """
     url = issuer()
-    if not refresh:
-        with _lock:
-            cached = _jwks.get(url)
-        if cached is not None:
+    with _lock:
+        cached = _jwks.get(url)
+        if cached is not None and refresh:
+            now = time.monotonic()
+            last = _jwks_refreshed_at.get(url)
+            if last is not None and now - last < JWKS_REFRESH_INTERVAL_SECONDS:
+                return cached
+            # Claimed before the fetch, so concurrent requests do not all refetch.
+            _jwks_refreshed_at[url] = now
+        elif cached is not None:
             return cached
     keys = _fetch_keys()
     with _lock:

@@ -253,3 +253,39 @@ def test_a_disabled_user_is_refused_with_a_bearer_token(client, keycloak_issuer)
     User.objects.filter(sub="off-2").update(is_active=False)
 
     assert_refused(client.get(ME, **bearer(token)))
+
+
+def test_many_unknown_kids_cost_at_most_one_extra_key_set_fetch(client, keycloak_issuer):
+    assert client.get(ME, **bearer(keycloak_issuer.access_token("kid-1"))).status_code == 200
+
+    for number in range(5):
+        token = keycloak_issuer.sign(
+            keycloak_issuer.claims("intruder"), kid=f"forged-{number}", key=_other_key()
+        )
+        assert_refused(client.get(ME, **bearer(token)))
+
+    assert keycloak_issuer.jwks_requests == 2
+
+
+def test_a_rotation_after_the_refresh_interval_is_picked_up(client, keycloak_issuer, monkeypatch):
+    monkeypatch.setattr(oidc, "JWKS_REFRESH_INTERVAL_SECONDS", 0.2)
+    forged = keycloak_issuer.sign(keycloak_issuer.claims("intruder"), kid="forged", key=_other_key())
+    assert_refused(client.get(ME, **bearer(forged)))
+    assert keycloak_issuer.jwks_requests == 2
+
+    time.sleep(0.3)
+    keycloak_issuer.add_key("rotated-later")
+
+    assert client.get(ME, **bearer(keycloak_issuer.access_token("rot-2"))).status_code == 200
+    assert keycloak_issuer.jwks_requests == 3
+
+
+def test_a_refused_opaque_token_is_not_checked_again_at_once(client, dev_provider, settings):
+    assert_refused(client.get(ME, **bearer("refused-opaque-token")))
+    # The provider moves out of reach: a second check would say "cannot be reached".
+    settings.OIDC_OP_USER_ENDPOINT = "http://127.0.0.1:9/userinfo"
+
+    response = client.get(ME, **bearer("refused-opaque-token"))
+
+    assert_refused(response)
+    assert "does not accept" in response.json()["detail"]
