@@ -25,6 +25,12 @@ class User(AbstractUser):
         help_text="The provider's stable identifier of this person (the token's sub claim).",
     )
     email = models.EmailField("e-mail address", blank=True, db_index=True)
+    email_verified = models.BooleanField(
+        "e-mail verified",
+        default=True,
+        help_text="False when the provider says the address is unverified; only verified addresses "
+        "can be used to add this person to a space.",
+    )
     full_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -34,8 +34,11 @@ def space_members(space: Space) -> QuerySet[Membership]:
 
 
 def user_by_email(email: str) -> User | None:
-    """A signed-in-before user with this e-mail (case-insensitive), if exactly one exists."""
-    users = list(User.objects.filter(email__iexact=email.strip())[:2])
+    """A signed-in-before user with this verified e-mail (case-insensitive), if exactly one exists.
+
+    An address the provider calls unverified could be anyone's: it never names a person here.
+    """
+    users = list(User.objects.filter(email__iexact=email.strip(), email_verified=True)[:2])
     return users[0] if len(users) == 1 else None
 
 

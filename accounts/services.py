@@ -79,7 +79,7 @@ def _username_fits(username: str, preferred: str) -> bool:
 
 
 def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
-    """Copy e-mail, username, full name and (when configured) staff roles from the claims.
+    """Copy e-mail (and whether it is verified), username, full name and staff roles from the claims.
 
     Called at every sign-in, so the provider stays the source of truth; the row is written only when
     something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags.
@@ -88,6 +88,11 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     email = _text_claim(claims, "email", 254)
     if email and email != user.email:
         changed["email"] = email
+    # Absent means unknown and is accepted (the development provider sends no such claim); Keycloak
+    # says false for an address nobody has confirmed.
+    email_verified = claims.get("email_verified") is not False
+    if email_verified != user.email_verified:
+        changed["email_verified"] = email_verified
     full_name = _full_name(claims)
     if full_name and full_name != user.full_name:
         changed["full_name"] = full_name

@@ -1,6 +1,7 @@
 import pytest
+from rest_framework.test import APIClient
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from accounts.services import membership_add
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +125,31 @@ def test_a_personal_space_takes_no_members(api_client, ada, make_user):
 
     assert response.status_code == 400
     assert response.json() == {"detail": "A personal space has no other members."}
+
+
+def test_an_unverified_email_cannot_be_used_to_add_a_member(api_client, ada, acme, keycloak_issuer):
+    # Someone signs in with an address they have not confirmed at the provider.
+    token = keycloak_issuer.access_token("squatter", email="boss@example.com", email_verified=False)
+    squatter = APIClient()
+    squatter.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert squatter.get("/api/v1/users/me").status_code == 200
+
+    response = api_client(ada).post(
+        f"/api/v1/spaces/{acme.pk}/members", {"email": "boss@example.com"}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert not Membership.objects.filter(space=acme, user__sub="squatter").exists()
+
+
+def test_verification_follows_the_claims_at_every_sign_in(keycloak_issuer, client):
+    def sign_in(**claims):
+        token = keycloak_issuer.access_token("verify-1", **claims)
+        assert client.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+        return User.objects.get(sub="verify-1").email_verified
+
+    assert sign_in(email_verified=False) is False
+    assert sign_in(email_verified=True) is True
+    assert sign_in(email_verified=False) is False
+    # Absent is unknown, and accepted (the development provider sends no such claim).
+    assert sign_in(email_verified=None) is True
