@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -145,6 +146,11 @@ def _unsigned(issuer, claims: dict) -> str:
     return f"{header}.{_b64(json.dumps(claims).encode())}."
 
 
+def _with_header_type(issuer, claims: dict, header_type: str) -> str:
+    key = issuer.keys[issuer.current_kid]
+    return jwt.encode(claims, key, algorithm="RS256", headers={"typ": header_type, "kid": issuer.current_kid})
+
+
 def _other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -160,6 +166,13 @@ REFUSED_TOKENS = {
     "no sub": lambda kc, sub: kc.access_token(sub, sub=None),
     "an ID token": lambda kc, sub: kc.access_token(sub, typ="ID"),
     "a refresh token": lambda kc, sub: kc.access_token(sub, typ="Refresh"),
+    "an ID token without typ": lambda kc, sub: kc.access_token(
+        sub, typ=None, aud=kc.client_id, azp=None, at_hash="x1Ly7tyDNSQt6ZVR0bdrWA", nonce="n-1"
+    ),
+    "an ID token with c_hash": lambda kc, sub: kc.access_token(
+        sub, typ=None, c_hash="LDktKdoQak3Pk0cnXxCltA"
+    ),
+    "an id_token+jwt header": lambda kc, sub: _with_header_type(kc, kc.claims(sub, typ=None), "id_token+jwt"),
     "no exp": lambda kc, sub: kc.access_token(sub, exp=None),
     "garbage that looks like a JWT": lambda kc, sub: "eyJhbGciOiJSUzI1NiJ9.garbage.garbage",
     "garbage": lambda kc, sub: "garbage",
@@ -289,3 +302,14 @@ def test_a_refused_opaque_token_is_not_checked_again_at_once(client, dev_provide
 
     assert_refused(response)
     assert "does not accept" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("header_type", ["at+jwt", "AT+JWT", "JWT", None])
+def test_access_tokens_need_no_typ_but_may_say_they_are_one(client, keycloak_issuer, header_type):
+    # Okta and Auth0 access tokens carry no typ claim; RFC 9068 ones say at+jwt in the header.
+    claims = keycloak_issuer.claims("typ-1", typ=None)
+    key = keycloak_issuer.keys[keycloak_issuer.current_kid]
+    headers = {"kid": keycloak_issuer.current_kid, **({"typ": header_type} if header_type else {})}
+    token = jwt.encode(claims, key, algorithm="RS256", headers=headers)
+
+    assert client.get(ME, **bearer(token)).status_code == 200
