@@ -1,9 +1,10 @@
 import pytest
 from django.db import IntegrityError
 
-from accounts.models import Space
-from accounts.services import space_create_organization, user_create
+from accounts.models import Membership, Space
+from accounts.services import membership_add, space_create_organization, user_create
 from notebooks.models import Notebook
+from notebooks.services import notebook_create
 from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +37,24 @@ def test_usernames_are_derived_and_made_unique():
     third = user_create(sub="c", username="Sam Smith")
 
     assert (first.username, second.username, third.username) == ("sam", "sam-2", "sam-smith")
+
+
+def test_deleting_an_organizations_creator_keeps_the_space_and_the_others_notebooks(ada, acme, make_user):
+    bob = make_user()
+    membership_add(space=acme, user=bob, role=Membership.Role.OWNER)
+    kept = notebook_create(space=acme, owner=bob, name="Bob's research")
+    notebook_create(space=acme, owner=ada, name="Ada's draft")
+    personal = Space.objects.get(owner=ada, type="personal")
+
+    ada.delete()
+
+    acme.refresh_from_db()
+    assert acme.owner is None
+    assert list(Notebook.objects.filter(space=acme)) == [kept]
+    assert list(acme.memberships.values_list("user_id", "role")) == [(bob.pk, "owner")]
+    assert not Space.objects.filter(pk=personal.pk).exists()
+
+
+def test_a_personal_space_needs_an_owner(user):
+    with pytest.raises(IntegrityError):
+        Space.objects.create(type="personal", owner=None, name="Nobody's")
