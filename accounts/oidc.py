@@ -1,8 +1,9 @@
 """The OpenID provider as Aether sees it: its endpoints and its signing keys.
 
-``OIDC_ISSUER`` alone configures sign-in. The endpoints come from
-``{OIDC_ISSUER}/.well-known/openid-configuration``, fetched on first use (never at import, so the
-app starts while the provider is down) and cached for the life of the process; an explicit
+``OIDC_ISSUER`` alone configures sign-in, compared exactly with the discovery document's and every
+token's issuer. The endpoints come from ``{OIDC_ISSUER}/.well-known/openid-configuration``, fetched
+on first use (never at import, so the app starts while the provider is down) and cached for the
+life of the process; an explicit
 ``OIDC_OP_*_ENDPOINT`` setting overrides the discovered value. The JWKS is cached too and fetched
 again when a token names a key the cache does not hold (the provider rotated its keys), at most
 once per ``JWKS_REFRESH_INTERVAL_SECONDS`` per issuer, so tokens with made-up key ids cannot make
@@ -46,6 +47,10 @@ class ProviderUnavailable(Exception):
     """The provider could not be reached or answered something unusable."""
 
 
+class IssuerMismatch(ProviderUnavailable):
+    """The discovery document names another issuer than ``OIDC_ISSUER`` (a misconfiguration)."""
+
+
 class UnknownSigningKey(Exception):
     """No key of the provider's JWKS can verify the token."""
 
@@ -87,13 +92,23 @@ def _get_json(url: str) -> dict[str, Any]:
 
 
 def discovery() -> dict[str, Any]:
-    """The issuer's discovery document, fetched once per process (a failure is not cached)."""
+    """The issuer's discovery document, fetched once per process (a failure is not cached).
+
+    Its ``issuer`` must be ``OIDC_ISSUER`` exactly, trailing slash included (OpenID Connect
+    Discovery 4.3): every token's ``iss`` is compared with that same string.
+    """
     url = issuer()
     with _lock:
         cached = _discovery.get(url)
     if cached is not None:
         return cached
-    document = _get_json(f"{url}/.well-known/openid-configuration")
+    # Only the well-known URL drops a trailing slash (Discovery 4.1); the issuer keeps it.
+    document = _get_json(f"{url.rstrip('/')}/.well-known/openid-configuration")
+    if document.get("issuer") != url:
+        raise IssuerMismatch(
+            f"The provider's discovery document names the issuer {document.get('issuer')!r}, "
+            f"but OIDC_ISSUER is {url!r}: they must be the same string."
+        )
     with _lock:
         _discovery[url] = document
     return document

@@ -128,8 +128,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-# OpenID Connect: the issuer alone configures sign-in (see accounts/oidc.py).
-OIDC_ISSUER = (env_str("OIDC_ISSUER") or "").rstrip("/")
+# OpenID Connect: the issuer alone configures sign-in (see accounts/oidc.py). Kept as written, trailing
+# slash included: tokens' `iss` must equal it exactly.
+OIDC_ISSUER = env_str("OIDC_ISSUER") or ""
 
 
 def _oidc_origin(url: str) -> str:
