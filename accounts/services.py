@@ -78,11 +78,26 @@ def _username_fits(username: str, preferred: str) -> bool:
     return suffix == "" or (suffix.startswith("-") and suffix[1:].isdigit())
 
 
+def _role_changes(user: User, roles: set[str]) -> dict[str, bool]:
+    """The ``is_superuser``/``is_staff`` values ``roles`` call for, where configured and different."""
+    changed = {}
+    superuser = bool(settings.OIDC_SUPERUSER_ROLES) and bool(roles & set(settings.OIDC_SUPERUSER_ROLES))
+    if settings.OIDC_SUPERUSER_ROLES and superuser != user.is_superuser:
+        changed["is_superuser"] = superuser
+    if settings.OIDC_STAFF_ROLES:
+        # A superuser must reach the admin too.
+        staff = bool(roles & set(settings.OIDC_STAFF_ROLES)) or superuser
+        if staff != user.is_staff:
+            changed["is_staff"] = staff
+    return changed
+
+
 def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     """Copy e-mail (and whether it is verified), username, full name and staff roles from the claims.
 
     Called at every sign-in, so the provider stays the source of truth; the row is written only when
-    something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags.
+    something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags,
+    and neither do claims carrying neither ``realm_access`` nor ``resource_access``.
     """
     changed: dict[str, object] = {}
     email = _text_claim(claims, "email", 254)
@@ -99,15 +114,10 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     preferred = _text_claim(claims, "preferred_username", USERNAME_MAX_LENGTH)
     if preferred and not _username_fits(user.username, preferred):
         changed["username"] = _available_username(preferred)
-    roles = _roles(claims)
-    superuser = bool(settings.OIDC_SUPERUSER_ROLES) and bool(roles & set(settings.OIDC_SUPERUSER_ROLES))
-    if settings.OIDC_SUPERUSER_ROLES and superuser != user.is_superuser:
-        changed["is_superuser"] = superuser
-    if settings.OIDC_STAFF_ROLES:
-        # A superuser must reach the admin too.
-        staff = bool(roles & set(settings.OIDC_STAFF_ROLES)) or superuser
-        if staff != user.is_staff:
-            changed["is_staff"] = staff
+    # Claims without any role claim (an opaque token's userinfo, an access token from a provider
+    # that leaves roles out) say nothing about roles: they must not take staff away.
+    if "realm_access" in claims or "resource_access" in claims:
+        changed.update(_role_changes(user, _roles(claims)))
     if changed:
         for name, value in changed.items():
             setattr(user, name, value)

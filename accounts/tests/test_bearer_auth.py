@@ -313,3 +313,13 @@ def test_access_tokens_need_no_typ_but_may_say_they_are_one(client, keycloak_iss
     token = jwt.encode(claims, key, algorithm="RS256", headers=headers)
 
     assert client.get(ME, **bearer(token)).status_code == 200
+
+
+def test_a_token_without_role_claims_leaves_staff_alone(client, dev_provider, settings):
+    settings.OIDC_STAFF_ROLES = ["aether-staff"]
+    User.objects.create_user(username="staffer", sub="staff-opaque", email="s@example.com", is_staff=True)
+    # The development provider's userinfo carries no realm_access/resource_access at all.
+    token = dev_provider.access_token("staff-opaque")
+
+    assert client.get(ME, **bearer(token)).json()["is_staff"] is True
+    assert User.objects.get(sub="staff-opaque").is_staff is True
