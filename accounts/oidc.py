@@ -135,8 +135,15 @@ def optional_endpoint(name: str) -> str | None:
 
 def _fetch_keys() -> list[jwt.PyJWK]:
     body = _get_json(endpoint("jwks_uri"))
+    entries = body.get("keys")
+    if not isinstance(entries, list):
+        logger.warning("the provider's JWKS has no list of keys")
+        return []
     keys = []
-    for data in body.get("keys", []):
+    for data in entries:
+        if not isinstance(data, dict):
+            # Not a JWK at all: no more usable than a key of an unknown type.
+            continue
         try:
             key = jwt.PyJWK(data)
         except (jwt.PyJWTError, ValueError, TypeError):

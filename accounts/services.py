@@ -118,10 +118,21 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     # that leaves roles out) say nothing about roles: they must not take staff away.
     if "realm_access" in claims or "resource_access" in claims:
         changed.update(_role_changes(user, _roles(claims)))
-    if changed:
+    for attempt in range(5):
+        if not changed:
+            break
         for name, value in changed.items():
             setattr(user, name, value)
-        user.save(update_fields=[*changed, "updated_at"])
+        try:
+            with transaction.atomic():
+                user.save(update_fields=[*changed, "updated_at"])
+            break
+        except IntegrityError:
+            # Someone else took the free username between the check and the save (two renames to
+            # the same preferred_username at once): like user_create, take the next free one.
+            if "username" not in changed or attempt == 4:
+                raise
+            changed["username"] = _available_username(preferred)
     return user
 
 

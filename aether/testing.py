@@ -154,6 +154,8 @@ class KeycloakIssuer:
     discovery_requests: int = 0
     #: When true, every endpoint answers 503, as a provider being restarted does.
     down: bool = False
+    #: When set, served as the JWKS instead of the keys above (a provider publishing junk).
+    jwks_body: Any = None
     #: When true, the issuer is the realm URL with a trailing slash (as Auth0's is).
     trailing_slash: bool = False
 
@@ -235,7 +237,7 @@ class KeycloakIssuer:
             }
         elif request.path == f"{self.realm_path}/protocol/openid-connect/certs":
             self.jwks_requests += 1
-            body = self.jwks()
+            body = self.jwks() if self.jwks_body is None else self.jwks_body
         elif request.path == f"{self.realm_path}/protocol/openid-connect/userinfo":
             # Keycloak's answer to a token it did not issue.
             return Response(json.dumps({"error": "invalid_token"}), status=401)(environ, start_response)

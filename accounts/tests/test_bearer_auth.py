@@ -323,3 +323,24 @@ def test_a_token_without_role_claims_leaves_staff_alone(client, dev_provider, se
 
     assert client.get(ME, **bearer(token)).json()["is_staff"] is True
     assert User.objects.get(sub="staff-opaque").is_staff is True
+
+
+@pytest.mark.parametrize(
+    ("keys", "status"),
+    [
+        ("junk entries next to the real key", 200),
+        ("keys is an object", 401),
+        ("keys is a string", 401),
+    ],
+)
+def test_a_key_set_with_junk_is_never_a_500(client, keycloak_issuer, keys, status):
+    real = keycloak_issuer.jwks()["keys"]
+    keycloak_issuer.jwks_body = {
+        "junk entries next to the real key": {"keys": ["junk", 3, None, [], *real]},
+        "keys is an object": {"keys": {"kty": "RSA"}},
+        "keys is a string": {"keys": "RSA"},
+    }[keys]
+
+    response = client.get(ME, **bearer(keycloak_issuer.access_token("junk-1")))
+
+    assert response.status_code == status

@@ -1,7 +1,8 @@
 import pytest
 from django.db import IntegrityError
 
-from accounts.models import Membership, Space
+from accounts import services
+from accounts.models import Membership, Space, User
 from accounts.services import membership_add, space_create_organization, user_create
 from notebooks.models import Notebook
 from notebooks.services import notebook_create
@@ -58,3 +59,24 @@ def test_deleting_an_organizations_creator_keeps_the_space_and_the_others_notebo
 def test_a_personal_space_needs_an_owner(user):
     with pytest.raises(IntegrityError):
         Space.objects.create(type="personal", owner=None, name="Nobody's")
+
+
+def test_a_rename_racing_another_to_the_same_username_takes_the_next_free_one(make_user, monkeypatch):
+    renamed = make_user(username="old-name")
+    real_available_username = services._available_username
+
+    def loses_the_race(preferred: str) -> str:
+        # Failure injection: another sign-in renames someone to the free name right after it was
+        # found free, before this rename is saved.
+        candidate = real_available_username(preferred)
+        monkeypatch.setattr(services, "_available_username", real_available_username)
+        user_create(sub="the-other-one", username=candidate)
+        return candidate
+
+    monkeypatch.setattr(services, "_available_username", loses_the_race)
+
+    services.user_apply_claims(user=renamed, claims={"sub": renamed.sub, "preferred_username": "wanted"})
+
+    renamed.refresh_from_db()
+    assert renamed.username == "wanted-2"
+    assert User.objects.get(sub="the-other-one").username == "wanted"
