@@ -98,6 +98,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc.is_configured():
             return _not_configured(request)
+        if request.GET.get("error") and request.GET.get("state") not in request.session.get(
+            "oidc_states", {}
+        ):
+            # The library signs the current user out on any ?error=, so a link anyone can send
+            # would sign people out. An error answering no sign-in this browser started only shows
+            # the failure page.
+            return self.login_failure()
         try:
             return super().get(request)
         except ProviderError:

@@ -274,3 +274,28 @@ def test_a_disabled_user_is_signed_out_at_their_next_request(client, dev_provide
 
     assert signed_in_user(client) is None
     assert 'href="/oidc/authenticate/"' in client.get("/").content.decode()
+
+
+def test_a_code_the_provider_refuses_is_a_failed_sign_in_not_an_outage(client, dev_provider):
+    start = client.get("/oidc/authenticate/")
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+
+    # A code the provider never issued: its token endpoint answers 400 invalid_grant.
+    response = client.get(f"/oidc/callback/?code=never-issued&state={state}")
+
+    assert response.status_code == 400
+    assert "Sign-in failed" in response.content.decode()
+    assert signed_in_user(client) is None
+
+
+def test_an_error_link_this_browser_did_not_ask_for_does_not_sign_out(client, dev_provider):
+    dev_provider.sign_in(client, "stay-1", email="stay@example.com")
+
+    response = client.get("/oidc/callback/?error=access_denied&state=sent-by-someone-else")
+
+    assert response.status_code == 400
+    assert "Sign-in failed" in response.content.decode()
+    assert signed_in_user(client) is not None
+    no_state = client.get("/oidc/callback/?error=access_denied")
+    assert no_state.status_code == 400
+    assert signed_in_user(client) is not None
