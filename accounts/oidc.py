@@ -190,11 +190,12 @@ def _candidate(keys: list[jwt.PyJWK], kid: str | None, alg: str) -> jwt.PyJWK | 
     return None
 
 
-def signing_key_for(token: str) -> jwt.PyJWK:
+def signing_key_for(token: str, *, refresh: bool = False) -> jwt.PyJWK:
     """The provider key that signed ``token`` (header only is read here, nothing is verified yet).
 
     An unknown ``kid`` makes one fresh fetch of the JWKS, so a key rotation at the provider is
-    picked up without a restart, while a forged ``kid`` costs at most one request per token.
+    picked up without a restart; ``refresh`` asks for that fetch up front (a token without ``kid``
+    whose signature the cached key refused). Either is rate-limited by ``signing_keys``.
     """
     try:
         header = jwt.get_unverified_header(token)
@@ -206,8 +207,8 @@ def signing_key_for(token: str) -> jwt.PyJWK:
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise UnknownSigningKey("The token's kid is not a string.")
-    key = _candidate(signing_keys(), kid, alg)
-    if key is None and kid is not None:
+    key = _candidate(signing_keys(refresh=refresh), kid, alg)
+    if key is None and kid is not None and not refresh:
         key = _candidate(signing_keys(refresh=True), kid, alg)
     if key is None:
         raise UnknownSigningKey(

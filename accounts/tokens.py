@@ -31,11 +31,33 @@ class InvalidToken(Exception):
     """The token was refused; the message says why."""
 
 
-def _decode(token: str, *, audience: str | None, require: list[str]) -> dict[str, Any]:
+def _signing_key(token: str, *, refresh: bool = False) -> jwt.PyJWK:
     try:
-        key = oidc.signing_key_for(token)
+        return oidc.signing_key_for(token, refresh=refresh)
     except oidc.UnknownSigningKey as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def _decode(token: str, *, audience: str | None, require: list[str]) -> dict[str, Any]:
+    key = _signing_key(token)
+    try:
+        return _verified_claims(token, key, audience=audience, require=require)
+    except InvalidToken as exc:
+        # A token without `kid` was checked against the one key the cache holds; the provider may
+        # have replaced it since (the development provider makes a new key at every restart).
+        # Fetch the key set again (rate-limited) and retry once if that brought another key.
+        bad_signature = isinstance(exc.__cause__, jwt.InvalidSignatureError)
+        if not bad_signature or "kid" in jwt.get_unverified_header(token):
+            raise
+        fresh = _signing_key(token, refresh=True)
+        if fresh is key:
+            raise
+        return _verified_claims(token, fresh, audience=audience, require=require)
+
+
+def _verified_claims(
+    token: str, key: jwt.PyJWK, *, audience: str | None, require: list[str]
+) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,

@@ -344,3 +344,24 @@ def test_a_key_set_with_junk_is_never_a_500(client, keycloak_issuer, keys, statu
     response = client.get(ME, **bearer(keycloak_issuer.access_token("junk-1")))
 
     assert response.status_code == status
+
+
+def test_a_replaced_key_is_picked_up_for_tokens_without_kid(client, keycloak_issuer):
+    assert (
+        client.get(
+            ME, **bearer(keycloak_issuer.sign(keycloak_issuer.claims("nokid-1"), kid=None))
+        ).status_code
+        == 200
+    )
+
+    # The provider restarts with a new (single) key, as the development provider does.
+    keycloak_issuer.keys.clear()
+    keycloak_issuer.add_key()
+    token = keycloak_issuer.sign(keycloak_issuer.claims("nokid-1"), kid=None)
+
+    assert client.get(ME, **bearer(token)).status_code == 200
+    assert keycloak_issuer.jwks_requests == 2
+    forged = keycloak_issuer.sign(keycloak_issuer.claims("nokid-1"), kid=None, key=_other_key())
+    for _ in range(3):
+        assert_refused(client.get(ME, **bearer(forged)))
+    assert keycloak_issuer.jwks_requests == 2
