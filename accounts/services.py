@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Space, User
+from accounts.selectors import user_by_email
 
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
@@ -202,18 +203,39 @@ def _lock_owners(space: Space) -> list[Membership]:
     )
 
 
+class UnknownEmail(Exception):
+    """Nobody with this verified e-mail address has signed in yet."""
+
+
+def _is_member(space: Space, user: User) -> bool:
+    return Membership.objects.filter(space=space, user=user).exists()
+
+
 @transaction.atomic
-def member_add(*, space: Space, actor: User, user: User, role: str) -> Membership:
-    """Add ``user`` to the shared ``space``; only owners and admins may, and only owners grant ``owner``."""
+def member_add_by_email(*, space: Space, actor: User, email: str, role: str) -> Membership:
+    """Add the user with this verified ``email`` to the shared ``space``.
+
+    Only owners and admins may, and only owners grant ``owner``. The actor's right is checked before
+    the address is looked up, so nobody else can probe which addresses have signed in.
+    """
     manager = _require_manager(space, actor)
     _require_shared(space)
     if role == Membership.Role.OWNER and manager.role != Membership.Role.OWNER:
         raise PermissionDenied("Only an owner can make someone an owner.")
-    if Membership.objects.filter(space=space, user=user).exists():
-        raise MembershipConflict("This user is already a member; change their role instead.")
+    user = user_by_email(email)
+    if user is None:
+        raise UnknownEmail("No user with this e-mail address has signed in yet.")
+    duplicate = MembershipConflict("This user is already a member; change their role instead.")
+    if _is_member(space, user):
+        raise duplicate
     membership = Membership(space=space, user=user, role=role)
     membership.full_clean(validate_constraints=False)
-    membership.save()
+    try:
+        with transaction.atomic():
+            membership.save()
+    except IntegrityError as exc:
+        # Added by a concurrent request since the check above.
+        raise duplicate from exc
     return membership
 
 
