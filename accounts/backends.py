@@ -34,10 +34,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
     """Authorization-code sign-in against ``OIDC_ISSUER``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The library reads endpoints and keys from settings here; Aether resolves them per request.
+        # The library reads endpoints, client and keys from settings here; Aether resolves them per
+        # request, and its verify_token (accounts.tokens) replaces the library's, the only reader of
+        # OIDC_RP_SIGN_ALGO and OIDC_RP_IDP_SIGN_KEY.
         self.UserModel = User
-        self.OIDC_RP_SIGN_ALGO = "RS256"
-        self.OIDC_RP_IDP_SIGN_KEY = None
 
     @property
     def OIDC_RP_CLIENT_ID(self) -> str:

@@ -169,11 +169,10 @@ OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", default="") or ""
 # Seconds to wait for any answer from the provider.
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
 
-# mozilla-django-oidc (browser sign-in). Endpoints and client come from accounts/oidc.py per request.
-OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
-OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+# mozilla-django-oidc (browser sign-in). Endpoints, client and keys come from accounts/oidc.py per
+# request (accounts/backends.py, accounts/views.py); of the library's own settings, its views still
+# read these.
 OIDC_RP_SCOPES = OIDC_SCOPES
-OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"

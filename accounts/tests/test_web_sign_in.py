@@ -299,3 +299,12 @@ def test_an_error_link_this_browser_did_not_ask_for_does_not_sign_out(client, de
     no_state = client.get("/oidc/callback/?error=access_denied")
     assert no_state.status_code == 400
     assert signed_in_user(client) is not None
+
+
+def test_no_setting_of_the_library_is_left_that_nothing_reads(settings):
+    # Endpoints, client and keys come from accounts.oidc: a stale copy in settings would mislead.
+    for name in ("OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_RP_SIGN_ALGO"):
+        assert not hasattr(settings, name), name
+    backend = OIDCBackend()
+    assert not hasattr(backend, "OIDC_RP_SIGN_ALGO")
+    assert not hasattr(backend, "OIDC_RP_IDP_SIGN_KEY")
