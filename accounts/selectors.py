@@ -12,6 +12,15 @@ def personal_space_of(user: User) -> Space | None:
     return Space.objects.filter(owner=user, type=Space.Type.PERSONAL).first()
 
 
+def personal_membership_of(user: User) -> Membership | None:
+    """The user's membership in their own personal space, in one query; ``None`` before onboarding."""
+    return (
+        Membership.objects.select_related("space")
+        .filter(user=user, space__owner=user, space__type=Space.Type.PERSONAL)
+        .first()
+    )
+
+
 def memberships_of(user: User) -> QuerySet[Membership]:
     """The user's memberships with their spaces: personal first, then organizations by name."""
     return (

@@ -3,6 +3,7 @@ from django.db import IntegrityError
 
 from accounts import services
 from accounts.models import Membership, Space, User
+from accounts.selectors import personal_membership_of
 from accounts.services import membership_add, space_create_organization, user_create
 from notebooks.models import Notebook
 from notebooks.services import notebook_create
@@ -80,3 +81,12 @@ def test_a_rename_racing_another_to_the_same_username_takes_the_next_free_one(ma
     renamed.refresh_from_db()
     assert renamed.username == "wanted-2"
     assert User.objects.get(sub="the-other-one").username == "wanted"
+
+
+def test_the_personal_membership_is_read_in_one_query(ada, acme, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        membership = personal_membership_of(ada)
+        assert membership.space.is_personal and membership.space.owner_id == ada.pk
+        assert membership.role == Membership.Role.OWNER
+    # An organization space is never mistaken for it, nor someone else's personal space.
+    assert personal_membership_of(User.objects.create_user(username="new", sub="new-sub")) is None
