@@ -308,3 +308,9 @@ def test_no_setting_of_the_library_is_left_that_nothing_reads(settings):
     backend = OIDCBackend()
     assert not hasattr(backend, "OIDC_RP_SIGN_ALGO")
     assert not hasattr(backend, "OIDC_RP_IDP_SIGN_KEY")
+
+
+def test_a_sub_with_url_characters_gets_its_claims_at_the_provider(client, dev_provider):
+    dev_provider.sign_in(client, "who?what #1", email="odd@example.com")
+
+    assert User.objects.get(sub="who?what #1").email == "odd@example.com"
