@@ -14,7 +14,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from accounts import oidc
+from accounts import authentication, oidc
 from accounts.models import Space, User
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import OnboardingRun
@@ -365,3 +365,15 @@ def test_a_replaced_key_is_picked_up_for_tokens_without_kid(client, keycloak_iss
     for _ in range(3):
         assert_refused(client.get(ME, **bearer(forged)))
     assert keycloak_issuer.jwks_requests == 2
+
+
+def test_a_revoked_opaque_token_is_refused_once_its_cached_answer_expires(client, dev_provider, monkeypatch):
+    monkeypatch.setattr(authentication, "USERINFO_CACHE_SECONDS", 1)
+    token = dev_provider.access_token("expiring-1")
+    assert client.get(ME, **bearer(token)).status_code == 200
+    requests.post(f"{dev_provider.url}/users/expiring-1/revoke-tokens", timeout=10).raise_for_status()
+    assert client.get(ME, **bearer(token)).status_code == 200  # still the cached answer
+
+    time.sleep(1.5)
+
+    assert_refused(client.get(ME, **bearer(token)))

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.test import Client
 
 from accounts.backends import OIDCBackend
 from accounts.models import User
@@ -314,3 +315,41 @@ def test_a_sub_with_url_characters_gets_its_claims_at_the_provider(client, dev_p
     dev_provider.sign_in(client, "who?what #1", email="odd@example.com")
 
     assert User.objects.get(sub="who?what #1").email == "odd@example.com"
+
+
+def test_userinfo_about_another_subject_is_refused(dev_provider, make_user):
+    # OpenID Connect Core 5.3.4: the access token is someone else's than the ID token's sub.
+    others_token = dev_provider.access_token("userinfo-other")
+
+    user = OIDCBackend().get_or_create_user(others_token, "", {"sub": "userinfo-me"})
+
+    assert user is None
+    assert not User.objects.filter(sub__in=["userinfo-me", "userinfo-other"]).exists()
+
+
+def test_a_next_url_on_another_site_lands_on_the_home_page(client, dev_provider):
+    start = client.get("/oidc/authenticate/?next=https://evil.example/phish")
+    callback = urlsplit(dev_provider.authorize(start["Location"], "next-1"))
+
+    response = client.get(f"{callback.path}?{callback.query}")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert signed_in_user(client).sub == "next-1"
+
+
+def test_a_local_next_url_is_followed(client, dev_provider):
+    start = client.get("/oidc/authenticate/?next=/api/v1/docs")
+    callback = urlsplit(dev_provider.authorize(start["Location"], "next-2"))
+
+    assert client.get(f"{callback.path}?{callback.query}")["Location"] == "/api/v1/docs"
+
+
+def test_signing_out_without_the_csrf_token_is_refused(dev_provider):
+    browser = Client(enforce_csrf_checks=True)
+    dev_provider.sign_in(browser, "csrf-1", email="csrf@example.com")
+
+    response = browser.post("/oidc/logout/")
+
+    assert response.status_code == 403
+    assert signed_in_user(browser) is not None
