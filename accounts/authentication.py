@@ -2,7 +2,9 @@
 
 A JWT access token (Keycloak's kind) is verified locally against the issuer's cached JWKS: no call
 to the provider per request. An opaque token (the development provider's kind) is checked at the
-provider's userinfo endpoint, and the answer is cached for ``USERINFO_CACHE_SECONDS``. Every refusal
+provider's userinfo endpoint, and the answer is cached for ``USERINFO_CACHE_SECONDS`` (a refusal for
+``USERINFO_REFUSAL_CACHE_SECONDS``, so a client retrying a dead token does not reach the provider
+at every request). Every refusal
 is a 401 with ``WWW-Authenticate: Bearer`` and a JSON ``{"detail": ...}``, never a 500.
 """
 
@@ -24,6 +26,10 @@ logger = logging.getLogger("aether.oidc")
 
 # How long a userinfo answer for an opaque token is trusted; a revoked token works at most this long.
 USERINFO_CACHE_SECONDS = 60
+# How long the provider's refusal of an opaque token is remembered.
+USERINFO_REFUSAL_CACHE_SECONDS = 30
+# Cached in place of claims for a token the provider refused.
+_REFUSED = "refused"
 
 
 def _opaque_token_claims(token: str) -> dict[str, Any]:
@@ -33,8 +39,11 @@ def _opaque_token_claims(token: str) -> dict[str, Any]:
     if claims is None:
         claims = oidc.fetch_userinfo(token)
         if claims is None:
-            raise tokens.InvalidToken("The provider does not accept this token.")
-        cache.set(key, claims, USERINFO_CACHE_SECONDS)
+            cache.set(key, _REFUSED, USERINFO_REFUSAL_CACHE_SECONDS)
+        else:
+            cache.set(key, claims, USERINFO_CACHE_SECONDS)
+    if claims is None or claims == _REFUSED:
+        raise tokens.InvalidToken("The provider does not accept this token.")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise tokens.InvalidToken("The token has no subject.")

@@ -34,10 +34,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
     """Authorization-code sign-in against ``OIDC_ISSUER``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # The library reads endpoints and keys from settings here; Aether resolves them per request.
+        # The library reads endpoints, client and keys from settings here; Aether resolves them per
+        # request, and its verify_token (accounts.tokens) replaces the library's, the only reader of
+        # OIDC_RP_SIGN_ALGO and OIDC_RP_IDP_SIGN_KEY.
         self.UserModel = User
-        self.OIDC_RP_SIGN_ALGO = "RS256"
-        self.OIDC_RP_IDP_SIGN_KEY = None
 
     @property
     def OIDC_RP_CLIENT_ID(self) -> str:
@@ -58,14 +58,24 @@ class OIDCBackend(OIDCAuthenticationBackend):
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         """Exchange the code, verify the ID token, sign the user in; ``None`` if refused.
 
-        Raises ``ProviderError`` when the provider is unreachable or refuses the exchange, for the
-        callback view to show a page saying so. Username/password attempts (the admin) pass through.
+        Raises ``ProviderError`` when the provider is unreachable or fails (5xx), for the callback
+        view to show a page saying so; a 4xx refusal of the code exchange is a refused sign-in.
+        Username/password attempts (the admin) pass through.
         """
         if request is None or "nonce" not in kwargs or not oidc.is_configured():
             # Not a callback of the authorization-code flow (the admin's password form, say).
             return None
         try:
             return super().authenticate(request, **kwargs)
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status is not None and 400 <= status < 500:
+                # The provider refused the code (invalid_grant: used twice, expired; a PKCE
+                # mismatch): a refused sign-in, not an unreachable provider.
+                logger.warning("sign-in refused by the provider's token endpoint", extra={"error": str(exc)})
+                return None
+            logger.warning("sign-in failed at the provider", extra={"error": str(exc)})
+            raise ProviderError(str(exc)) from exc
         except (oidc.ProviderUnavailable, requests.RequestException) as exc:
             logger.warning("sign-in failed at the provider", extra={"error": str(exc)})
             raise ProviderError(str(exc)) from exc
@@ -106,3 +116,12 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except (tokens.InvalidToken, oidc.ProviderUnavailable):
             return {}
         return {name: claims[name] for name in ("realm_access", "resource_access") if name in claims}
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's user, unless disabled since signing in.
+
+        The library's version drops ``ModelBackend``'s ``is_active`` check, which would keep a
+        disabled account signed in for the rest of its session.
+        """
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None

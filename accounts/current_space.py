@@ -9,7 +9,7 @@ import uuid
 from django.http import HttpRequest
 
 from accounts.models import Membership
-from accounts.selectors import membership_in, memberships_of, personal_space_of
+from accounts.selectors import membership_in, memberships_of, personal_membership_of
 
 SESSION_KEY = "aether_current_space_id"
 
@@ -22,20 +22,19 @@ def parse_space_id(value: object) -> uuid.UUID | None:
         return None
 
 
-def current_membership(request: HttpRequest) -> Membership | None:
-    """The membership of the space the user chose, else their personal space's, else their first one."""
+def session_membership(request: HttpRequest) -> Membership | None:
+    """The membership of the space the user chose, else their personal space's, else their first one.
+
+    The pages' rule; the API's (``accounts.api.scoping.current_membership``) has no such fallback to
+    any space: a request names its space or works in the personal one.
+    """
     user = request.user
     chosen = parse_space_id(request.session.get(SESSION_KEY))
     if chosen is not None:
         membership = membership_in(user, chosen)
         if membership is not None:
             return membership
-    personal = personal_space_of(user)
-    if personal is not None:
-        membership = membership_in(user, personal.pk)
-        if membership is not None:
-            return membership
-    return memberships_of(user).first()
+    return personal_membership_of(user) or memberships_of(user).first()
 
 
 def remember_space(request: HttpRequest, membership: Membership) -> None:

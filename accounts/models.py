@@ -1,6 +1,7 @@
 """Users, the spaces they work in, and their roles there."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -25,6 +26,12 @@ class User(AbstractUser):
         help_text="The provider's stable identifier of this person (the token's sub claim).",
     )
     email = models.EmailField("e-mail address", blank=True, db_index=True)
+    email_verified = models.BooleanField(
+        "e-mail verified",
+        default=True,
+        help_text="False when the provider says the address is unverified; only verified addresses "
+        "can be used to add this person to a space.",
+    )
     full_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -63,6 +70,26 @@ class User(AbstractUser):
         return self.username
 
 
+def space_owner_on_delete(collector: Any, field: models.Field, sub_objs: Any, using: str) -> None:
+    """``on_delete`` of ``Space.owner``: a personal space goes with its owner, an organization stays.
+
+    Who owns an organization is recorded by its ``owner`` memberships; ``Space.owner`` only says who
+    created it, so deleting that person must not delete the notebooks of everybody else there.
+    """
+    personal = sub_objs.filter(type=Space.Type.PERSONAL)
+    organizations = sub_objs.exclude(type=Space.Type.PERSONAL)
+    # Collected like CASCADE, without its "set to NULL first" step on databases that cannot defer
+    # constraints, which a personal space's owner constraint would refuse.
+    collector.collect(
+        personal,
+        source=field.remote_field.model,
+        source_attr=field.name,
+        nullable=False,
+        fail_on_restricted=False,
+    )
+    models.SET_NULL(collector, field, organizations, using)
+
+
 class Space(models.Model):
     """A place where notebooks and agents live: one personal space per user, any number of organizations."""
 
@@ -74,7 +101,14 @@ class Space(models.Model):
     type = models.CharField(max_length=20, choices=Type.choices)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_spaces")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=space_owner_on_delete,
+        null=True,
+        blank=True,
+        related_name="owned_spaces",
+        help_text="A personal space's owner; an organization's creator (empty once deleted).",
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="spaces")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -92,6 +126,11 @@ class Space(models.Model):
                 condition=Q(type__in=["personal", "organization"]), name="accounts_space_type_valid"
             ),
             models.CheckConstraint(condition=~Q(name=""), name="accounts_space_name_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(type="personal") | Q(owner__isnull=False),
+                name="accounts_space_personal_has_owner",
+                violation_error_message="A personal space needs an owner.",
+            ),
         ]
 
     def __str__(self) -> str:

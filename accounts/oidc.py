@@ -1,14 +1,18 @@
 """The OpenID provider as Aether sees it: its endpoints and its signing keys.
 
-``OIDC_ISSUER`` alone configures sign-in. The endpoints come from
-``{OIDC_ISSUER}/.well-known/openid-configuration``, fetched on first use (never at import, so the
-app starts while the provider is down) and cached for the life of the process; an explicit
+``OIDC_ISSUER`` alone configures sign-in, compared exactly with the discovery document's and every
+token's issuer. The endpoints come from ``{OIDC_ISSUER}/.well-known/openid-configuration``, fetched
+on first use (never at import, so the app starts while the provider is down) and cached for the
+life of the process; an explicit
 ``OIDC_OP_*_ENDPOINT`` setting overrides the discovered value. The JWKS is cached too and fetched
-again, once, when a token names a key the cache does not hold (the provider rotated its keys).
+again when a token names a key the cache does not hold (the provider rotated its keys), at most
+once per ``JWKS_REFRESH_INTERVAL_SECONDS`` per issuer, so tokens with made-up key ids cannot make
+Aether hammer the provider.
 """
 
 import logging
 import threading
+import time
 from typing import Any
 
 import jwt
@@ -20,6 +24,10 @@ logger = logging.getLogger("aether.oidc")
 # Asymmetric algorithms only: "none" and the HS* family (which would let anyone holding the public
 # key forge a token) are refused whatever a token's header says.
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+
+# The shortest time between two forced JWKS fetches for one issuer (a rotation is rare; forged
+# key ids are cheap).
+JWKS_REFRESH_INTERVAL_SECONDS = 60.0
 
 # Discovery field -> the setting that overrides it.
 ENDPOINT_OVERRIDES = {
@@ -39,6 +47,10 @@ class ProviderUnavailable(Exception):
     """The provider could not be reached or answered something unusable."""
 
 
+class IssuerMismatch(ProviderUnavailable):
+    """The discovery document names another issuer than ``OIDC_ISSUER`` (a misconfiguration)."""
+
+
 class UnknownSigningKey(Exception):
     """No key of the provider's JWKS can verify the token."""
 
@@ -46,6 +58,7 @@ class UnknownSigningKey(Exception):
 _lock = threading.Lock()
 _discovery: dict[str, dict[str, Any]] = {}
 _jwks: dict[str, list[jwt.PyJWK]] = {}
+_jwks_refreshed_at: dict[str, float] = {}
 
 
 def clear_cache() -> None:
@@ -53,6 +66,7 @@ def clear_cache() -> None:
     with _lock:
         _discovery.clear()
         _jwks.clear()
+        _jwks_refreshed_at.clear()
 
 
 def is_configured() -> bool:
@@ -78,13 +92,23 @@ def _get_json(url: str) -> dict[str, Any]:
 
 
 def discovery() -> dict[str, Any]:
-    """The issuer's discovery document, fetched once per process (a failure is not cached)."""
+    """The issuer's discovery document, fetched once per process (a failure is not cached).
+
+    Its ``issuer`` must be ``OIDC_ISSUER`` exactly, trailing slash included (OpenID Connect
+    Discovery 4.3): every token's ``iss`` is compared with that same string.
+    """
     url = issuer()
     with _lock:
         cached = _discovery.get(url)
     if cached is not None:
         return cached
-    document = _get_json(f"{url}/.well-known/openid-configuration")
+    # Only the well-known URL drops a trailing slash (Discovery 4.1); the issuer keeps it.
+    document = _get_json(f"{url.rstrip('/')}/.well-known/openid-configuration")
+    if document.get("issuer") != url:
+        raise IssuerMismatch(
+            f"The provider's discovery document names the issuer {document.get('issuer')!r}, "
+            f"but OIDC_ISSUER is {url!r}: they must be the same string."
+        )
     with _lock:
         _discovery[url] = document
     return document
@@ -111,8 +135,15 @@ def optional_endpoint(name: str) -> str | None:
 
 def _fetch_keys() -> list[jwt.PyJWK]:
     body = _get_json(endpoint("jwks_uri"))
+    entries = body.get("keys")
+    if not isinstance(entries, list):
+        logger.warning("the provider's JWKS has no list of keys")
+        return []
     keys = []
-    for data in body.get("keys", []):
+    for data in entries:
+        if not isinstance(data, dict):
+            # Not a JWK at all: no more usable than a key of an unknown type.
+            continue
         try:
             key = jwt.PyJWK(data)
         except (jwt.PyJWTError, ValueError, TypeError):
@@ -124,12 +155,21 @@ def _fetch_keys() -> list[jwt.PyJWK]:
 
 
 def signing_keys(*, refresh: bool = False) -> list[jwt.PyJWK]:
-    """The provider's usable signing keys, from the cache unless ``refresh``."""
+    """The provider's usable signing keys, from the cache unless ``refresh``.
+
+    A forced refresh within ``JWKS_REFRESH_INTERVAL_SECONDS`` of the previous one answers the cache.
+    """
     url = issuer()
-    if not refresh:
-        with _lock:
-            cached = _jwks.get(url)
-        if cached is not None:
+    with _lock:
+        cached = _jwks.get(url)
+        if cached is not None and refresh:
+            now = time.monotonic()
+            last = _jwks_refreshed_at.get(url)
+            if last is not None and now - last < JWKS_REFRESH_INTERVAL_SECONDS:
+                return cached
+            # Claimed before the fetch, so concurrent requests do not all refetch.
+            _jwks_refreshed_at[url] = now
+        elif cached is not None:
             return cached
     keys = _fetch_keys()
     with _lock:
@@ -150,11 +190,12 @@ def _candidate(keys: list[jwt.PyJWK], kid: str | None, alg: str) -> jwt.PyJWK | 
     return None
 
 
-def signing_key_for(token: str) -> jwt.PyJWK:
+def signing_key_for(token: str, *, refresh: bool = False) -> jwt.PyJWK:
     """The provider key that signed ``token`` (header only is read here, nothing is verified yet).
 
     An unknown ``kid`` makes one fresh fetch of the JWKS, so a key rotation at the provider is
-    picked up without a restart, while a forged ``kid`` costs at most one request per token.
+    picked up without a restart; ``refresh`` asks for that fetch up front (a token without ``kid``
+    whose signature the cached key refused). Either is rate-limited by ``signing_keys``.
     """
     try:
         header = jwt.get_unverified_header(token)
@@ -166,8 +207,8 @@ def signing_key_for(token: str) -> jwt.PyJWK:
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise UnknownSigningKey("The token's kid is not a string.")
-    key = _candidate(signing_keys(), kid, alg)
-    if key is None and kid is not None:
+    key = _candidate(signing_keys(refresh=refresh), kid, alg)
+    if key is None and kid is not None and not refresh:
         key = _candidate(signing_keys(refresh=True), kid, alg)
     if key is None:
         raise UnknownSigningKey(

@@ -12,6 +12,15 @@ def personal_space_of(user: User) -> Space | None:
     return Space.objects.filter(owner=user, type=Space.Type.PERSONAL).first()
 
 
+def personal_membership_of(user: User) -> Membership | None:
+    """The user's membership in their own personal space, in one query; ``None`` before onboarding."""
+    return (
+        Membership.objects.select_related("space")
+        .filter(user=user, space__owner=user, space__type=Space.Type.PERSONAL)
+        .first()
+    )
+
+
 def memberships_of(user: User) -> QuerySet[Membership]:
     """The user's memberships with their spaces: personal first, then organizations by name."""
     return (
@@ -34,8 +43,11 @@ def space_members(space: Space) -> QuerySet[Membership]:
 
 
 def user_by_email(email: str) -> User | None:
-    """A signed-in-before user with this e-mail (case-insensitive), if exactly one exists."""
-    users = list(User.objects.filter(email__iexact=email.strip())[:2])
+    """A signed-in-before user with this verified e-mail (case-insensitive), if exactly one exists.
+
+    An address the provider calls unverified could be anyone's: it never names a person here.
+    """
+    users = list(User.objects.filter(email__iexact=email.strip(), email_verified=True)[:2])
     return users[0] if len(users) == 1 else None
 
 

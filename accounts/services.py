@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from accounts.models import Membership, Space, User
+from accounts.selectors import user_by_email
 
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
@@ -78,23 +79,9 @@ def _username_fits(username: str, preferred: str) -> bool:
     return suffix == "" or (suffix.startswith("-") and suffix[1:].isdigit())
 
 
-def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
-    """Copy e-mail, username, full name and (when configured) staff roles from the claims.
-
-    Called at every sign-in, so the provider stays the source of truth; the row is written only when
-    something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags.
-    """
-    changed: dict[str, object] = {}
-    email = _text_claim(claims, "email", 254)
-    if email and email != user.email:
-        changed["email"] = email
-    full_name = _full_name(claims)
-    if full_name and full_name != user.full_name:
-        changed["full_name"] = full_name
-    preferred = _text_claim(claims, "preferred_username", USERNAME_MAX_LENGTH)
-    if preferred and not _username_fits(user.username, preferred):
-        changed["username"] = _available_username(preferred)
-    roles = _roles(claims)
+def _role_changes(user: User, roles: set[str]) -> dict[str, bool]:
+    """The ``is_superuser``/``is_staff`` values ``roles`` call for, where configured and different."""
+    changed = {}
     superuser = bool(settings.OIDC_SUPERUSER_ROLES) and bool(roles & set(settings.OIDC_SUPERUSER_ROLES))
     if settings.OIDC_SUPERUSER_ROLES and superuser != user.is_superuser:
         changed["is_superuser"] = superuser
@@ -103,10 +90,50 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
         staff = bool(roles & set(settings.OIDC_STAFF_ROLES)) or superuser
         if staff != user.is_staff:
             changed["is_staff"] = staff
-    if changed:
+    return changed
+
+
+def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
+    """Copy e-mail (and whether it is verified), username, full name and staff roles from the claims.
+
+    Called at every sign-in, so the provider stays the source of truth; the row is written only when
+    something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags,
+    and neither do claims carrying neither ``realm_access`` nor ``resource_access``.
+    """
+    changed: dict[str, object] = {}
+    email = _text_claim(claims, "email", 254)
+    if email and email != user.email:
+        changed["email"] = email
+    # Absent means unknown and is accepted (the development provider sends no such claim); Keycloak
+    # says false for an address nobody has confirmed.
+    email_verified = claims.get("email_verified") is not False
+    if email_verified != user.email_verified:
+        changed["email_verified"] = email_verified
+    full_name = _full_name(claims)
+    if full_name and full_name != user.full_name:
+        changed["full_name"] = full_name
+    preferred = _text_claim(claims, "preferred_username", USERNAME_MAX_LENGTH)
+    if preferred and not _username_fits(user.username, preferred):
+        changed["username"] = _available_username(preferred)
+    # Claims without any role claim (an opaque token's userinfo, an access token from a provider
+    # that leaves roles out) say nothing about roles: they must not take staff away.
+    if "realm_access" in claims or "resource_access" in claims:
+        changed.update(_role_changes(user, _roles(claims)))
+    for attempt in range(5):
+        if not changed:
+            break
         for name, value in changed.items():
             setattr(user, name, value)
-        user.save(update_fields=[*changed, "updated_at"])
+        try:
+            with transaction.atomic():
+                user.save(update_fields=[*changed, "updated_at"])
+            break
+        except IntegrityError:
+            # Someone else took the free username between the check and the save (two renames to
+            # the same preferred_username at once): like user_create, take the next free one.
+            if "username" not in changed or attempt == 4:
+                raise
+            changed["username"] = _available_username(preferred)
     return user
 
 
@@ -176,18 +203,39 @@ def _lock_owners(space: Space) -> list[Membership]:
     )
 
 
+class UnknownEmail(Exception):
+    """Nobody with this verified e-mail address has signed in yet."""
+
+
+def _is_member(space: Space, user: User) -> bool:
+    return Membership.objects.filter(space=space, user=user).exists()
+
+
 @transaction.atomic
-def member_add(*, space: Space, actor: User, user: User, role: str) -> Membership:
-    """Add ``user`` to the shared ``space``; only owners and admins may, and only owners grant ``owner``."""
+def member_add_by_email(*, space: Space, actor: User, email: str, role: str) -> Membership:
+    """Add the user with this verified ``email`` to the shared ``space``.
+
+    Only owners and admins may, and only owners grant ``owner``. The actor's right is checked before
+    the address is looked up, so nobody else can probe which addresses have signed in.
+    """
     manager = _require_manager(space, actor)
     _require_shared(space)
     if role == Membership.Role.OWNER and manager.role != Membership.Role.OWNER:
         raise PermissionDenied("Only an owner can make someone an owner.")
-    if Membership.objects.filter(space=space, user=user).exists():
-        raise MembershipConflict("This user is already a member; change their role instead.")
+    user = user_by_email(email)
+    if user is None:
+        raise UnknownEmail("No user with this e-mail address has signed in yet.")
+    duplicate = MembershipConflict("This user is already a member; change their role instead.")
+    if _is_member(space, user):
+        raise duplicate
     membership = Membership(space=space, user=user, role=role)
     membership.full_clean(validate_constraints=False)
-    membership.save()
+    try:
+        with transaction.atomic():
+            membership.save()
+    except IntegrityError as exc:
+        # Added by a concurrent request since the check above.
+        raise duplicate from exc
     return membership
 
 

@@ -59,6 +59,17 @@ def _unreachable(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _issuer_mismatch(request: HttpRequest) -> HttpResponse:
+    return sign_in_problem(
+        request,
+        title="Sign-in is misconfigured",
+        message="The identity provider calls itself by another issuer URL than the one this Aether "
+        "server is configured with (OIDC_ISSUER), so its tokens cannot be trusted here. Tell the "
+        "operator of this server.",
+        status=503,
+    )
+
+
 class SignInView(OIDCAuthenticationRequestView):
     """``/oidc/authenticate/``: send the browser to the provider's login page."""
 
@@ -71,6 +82,9 @@ class SignInView(OIDCAuthenticationRequestView):
             return _not_configured(request)
         try:
             self.OIDC_OP_AUTH_ENDPOINT = oidc.endpoint("authorization_endpoint")
+        except oidc.IssuerMismatch as exc:
+            logger.error("sign-in could not start", extra={"error": str(exc)})
+            return _issuer_mismatch(request)
         except oidc.ProviderUnavailable as exc:
             logger.warning("sign-in could not start", extra={"error": str(exc)})
             return _unreachable(request)
@@ -84,6 +98,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
     def get(self, request: HttpRequest) -> HttpResponse:
         if not oidc.is_configured():
             return _not_configured(request)
+        if request.GET.get("error") and request.GET.get("state") not in request.session.get(
+            "oidc_states", {}
+        ):
+            # The library signs the current user out on any ?error=, so a link anyone can send
+            # would sign people out. An error answering no sign-in this browser started only shows
+            # the failure page.
+            return self.login_failure()
         try:
             return super().get(request)
         except ProviderError:

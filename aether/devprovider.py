@@ -9,7 +9,7 @@ import argparse
 import os
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import requests
 
@@ -22,7 +22,8 @@ class DevProviderError(Exception):
 
 def set_provider_user(provider_url: str, sub: str, claims: dict[str, Any]) -> None:
     """Set the claims the provider gives ``sub`` (``PUT /users/<sub>``); non-standard claims pass through."""
-    response = requests.put(f"{provider_url}/users/{sub}", json=claims, timeout=10)
+    # Quoted: a sub may hold "?", "#" or spaces (an e-mail address with a "+" tag, say).
+    response = requests.put(f"{provider_url}/users/{quote(sub, safe='')}", json=claims, timeout=10)
     if response.status_code != 204:
         raise DevProviderError(f"PUT /users/{sub} answered {response.status_code}: {response.text}")
 

@@ -118,12 +118,19 @@ MEDIA_ROOT = BASE_DIR / "media"
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# Session and CSRF cookies travel over HTTPS only, unless told otherwise for plain-http development.
+SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+# Strict-Transport-Security max-age, sent on HTTPS responses only (0, the default: no header).
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-# OpenID Connect: the issuer alone configures sign-in (see accounts/oidc.py).
-OIDC_ISSUER = (env_str("OIDC_ISSUER") or "").rstrip("/")
+# OpenID Connect: the issuer alone configures sign-in (see accounts/oidc.py). Kept as written, trailing
+# slash included: tokens' `iss` must equal it exactly.
+OIDC_ISSUER = env_str("OIDC_ISSUER") or ""
 
 
 def _oidc_origin(url: str) -> str:
@@ -162,11 +169,10 @@ OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT", default="") or ""
 # Seconds to wait for any answer from the provider.
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
 
-# mozilla-django-oidc (browser sign-in). Endpoints and client come from accounts/oidc.py per request.
-OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
-OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+# mozilla-django-oidc (browser sign-in). Endpoints, client and keys come from accounts/oidc.py per
+# request (accounts/backends.py, accounts/views.py); of the library's own settings, its views still
+# read these.
 OIDC_RP_SCOPES = OIDC_SCOPES
-OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_USE_NONCE = True
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"

@@ -17,3 +17,5 @@ MEDIA_ROOT = BASE_DIR / "test-artifacts" / "media"  # noqa: F405
 # Serve static files from the app folders, as runserver does; tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Secure session and CSRF cookies stay on, as in production: the live server is http://localhost,
+# which Chromium treats as a secure context, so it keeps and sends them (the browser tests show it).

@@ -154,10 +154,19 @@ class KeycloakIssuer:
     discovery_requests: int = 0
     #: When true, every endpoint answers 503, as a provider being restarted does.
     down: bool = False
+    #: When set, served as the JWKS instead of the keys above (a provider publishing junk).
+    jwks_body: Any = None
+    #: When true, the issuer is the realm URL with a trailing slash (as Auth0's is).
+    trailing_slash: bool = False
 
     @property
     def url(self) -> str:
         return f"{self.base_url}{self.realm_path}"
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` of its tokens and the ``issuer`` of its discovery document."""
+        return f"{self.url}/" if self.trailing_slash else self.url
 
     def add_key(self, kid: str | None = None) -> str:
         kid = kid or uuid.uuid4().hex[:12]
@@ -175,7 +184,7 @@ class KeycloakIssuer:
             "exp": now + 300,
             "iat": now,
             "jti": uuid.uuid4().hex,
-            "iss": self.url,
+            "iss": self.issuer,
             "aud": "account",
             "sub": sub,
             "typ": "Bearer",
@@ -218,7 +227,7 @@ class KeycloakIssuer:
         if request.path == f"{self.realm_path}/.well-known/openid-configuration":
             self.discovery_requests += 1
             body = {
-                "issuer": self.url,
+                "issuer": self.issuer,
                 "authorization_endpoint": f"{oidc_base}/auth",
                 "token_endpoint": f"{oidc_base}/token",
                 "userinfo_endpoint": f"{oidc_base}/userinfo",
@@ -228,7 +237,7 @@ class KeycloakIssuer:
             }
         elif request.path == f"{self.realm_path}/protocol/openid-connect/certs":
             self.jwks_requests += 1
-            body = self.jwks()
+            body = self.jwks() if self.jwks_body is None else self.jwks_body
         elif request.path == f"{self.realm_path}/protocol/openid-connect/userinfo":
             # Keycloak's answer to a token it did not issue.
             return Response(json.dumps({"error": "invalid_token"}), status=401)(environ, start_response)

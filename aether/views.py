@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.current_space import current_membership, remember_space
+from accounts.current_space import remember_space, session_membership
 from accounts.models import Membership
 from accounts.selectors import membership_in
 from aether.forms import SpaceSwitchForm
@@ -19,7 +19,7 @@ from onboarding.panel import onboarding_panel_of
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "landing.html")
-    return _dashboard(request, current_membership(request))
+    return _dashboard(request, session_membership(request))
 
 
 @login_required

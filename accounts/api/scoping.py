@@ -22,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from accounts.models import Membership, Space
-from accounts.selectors import membership_in, personal_space_of
+from accounts.selectors import membership_in, personal_membership_of
 
 SPACE_HEADER = "X-Space-ID"
 NOT_A_MEMBER = "No such space, or you are not a member of it."
@@ -64,8 +64,7 @@ def current_membership(request: Request) -> Membership:
         return cached
     membership = requested_membership(request)
     if membership is None:
-        space = personal_space_of(request.user)
-        membership = membership_in(request.user, space.pk) if space else None
+        membership = personal_membership_of(request.user)
         if membership is None:
             raise exceptions.NotFound(
                 "You have no personal space yet; POST /api/v1/users/me/onboarding/retry creates it, "

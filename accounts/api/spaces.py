@@ -99,12 +99,10 @@ class MemberListView(GenericAPIView):
         space = _membership_or_404(request, space_id).space
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = selectors.user_by_email(data.validated_data["email"])
-        if user is None:
-            raise exceptions.NotFound("No user with this e-mail address has signed in yet.")
-        membership = services.member_add(
-            space=space, actor=request.user, user=user, role=data.validated_data["role"]
-        )
+        try:
+            membership = services.member_add_by_email(space=space, actor=request.user, **data.validated_data)
+        except services.UnknownEmail as exc:
+            raise exceptions.NotFound(str(exc)) from exc
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 

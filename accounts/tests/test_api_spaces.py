@@ -1,6 +1,8 @@
 import pytest
+from rest_framework.test import APIClient
 
-from accounts.models import Membership
+from accounts import services
+from accounts.models import Membership, User
 from accounts.services import membership_add
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +126,58 @@ def test_a_personal_space_takes_no_members(api_client, ada, make_user):
 
     assert response.status_code == 400
     assert response.json() == {"detail": "A personal space has no other members."}
+
+
+def test_an_unverified_email_cannot_be_used_to_add_a_member(api_client, ada, acme, keycloak_issuer):
+    # Someone signs in with an address they have not confirmed at the provider.
+    token = keycloak_issuer.access_token("squatter", email="boss@example.com", email_verified=False)
+    squatter = APIClient()
+    squatter.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert squatter.get("/api/v1/users/me").status_code == 200
+
+    response = api_client(ada).post(
+        f"/api/v1/spaces/{acme.pk}/members", {"email": "boss@example.com"}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert not Membership.objects.filter(space=acme, user__sub="squatter").exists()
+
+
+def test_verification_follows_the_claims_at_every_sign_in(keycloak_issuer, client):
+    def sign_in(**claims):
+        token = keycloak_issuer.access_token("verify-1", **claims)
+        assert client.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+        return User.objects.get(sub="verify-1").email_verified
+
+    assert sign_in(email_verified=False) is False
+    assert sign_in(email_verified=True) is True
+    assert sign_in(email_verified=False) is False
+    # Absent is unknown, and accepted (the development provider sends no such claim).
+    assert sign_in(email_verified=None) is True
+
+
+def test_a_viewer_cannot_learn_which_addresses_have_signed_in(api_client, ada, acme, make_user):
+    viewer = make_user()
+    make_user(email="known@example.com")
+    membership_add(space=acme, user=viewer, role=Membership.Role.VIEWER)
+    members = f"/api/v1/spaces/{acme.pk}/members"
+    client = api_client(viewer)
+
+    known = client.post(members, {"email": "known@example.com"}, format="json")
+    unknown = client.post(members, {"email": "nobody@example.com"}, format="json")
+
+    assert (known.status_code, unknown.status_code) == (403, 403)
+    assert known.json() == unknown.json()
+
+
+def test_a_concurrent_duplicate_add_is_a_conflict(ada, acme, make_user, monkeypatch):
+    bob = make_user(email="bob@example.com")
+    membership_add(space=acme, user=bob)
+    # Failure injection: the membership check runs before a concurrent request commits the same
+    # membership, so the insert itself hits the unique constraint.
+    monkeypatch.setattr(services, "_is_member", lambda space, user: False)
+
+    with pytest.raises(services.MembershipConflict):
+        services.member_add_by_email(space=acme, actor=ada, email="bob@example.com", role="member")
+
+    assert Membership.objects.filter(space=acme, user=bob).count() == 1

@@ -8,12 +8,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from accounts import oidc
+from accounts import authentication, oidc
 from accounts.models import Space, User
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import OnboardingRun
@@ -145,6 +146,11 @@ def _unsigned(issuer, claims: dict) -> str:
     return f"{header}.{_b64(json.dumps(claims).encode())}."
 
 
+def _with_header_type(issuer, claims: dict, header_type: str) -> str:
+    key = issuer.keys[issuer.current_kid]
+    return jwt.encode(claims, key, algorithm="RS256", headers={"typ": header_type, "kid": issuer.current_kid})
+
+
 def _other_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -160,6 +166,13 @@ REFUSED_TOKENS = {
     "no sub": lambda kc, sub: kc.access_token(sub, sub=None),
     "an ID token": lambda kc, sub: kc.access_token(sub, typ="ID"),
     "a refresh token": lambda kc, sub: kc.access_token(sub, typ="Refresh"),
+    "an ID token without typ": lambda kc, sub: kc.access_token(
+        sub, typ=None, aud=kc.client_id, azp=None, at_hash="x1Ly7tyDNSQt6ZVR0bdrWA", nonce="n-1"
+    ),
+    "an ID token with c_hash": lambda kc, sub: kc.access_token(
+        sub, typ=None, c_hash="LDktKdoQak3Pk0cnXxCltA"
+    ),
+    "an id_token+jwt header": lambda kc, sub: _with_header_type(kc, kc.claims(sub, typ=None), "id_token+jwt"),
     "no exp": lambda kc, sub: kc.access_token(sub, exp=None),
     "garbage that looks like a JWT": lambda kc, sub: "eyJhbGciOiJSUzI1NiJ9.garbage.garbage",
     "garbage": lambda kc, sub: "garbage",
@@ -244,3 +257,123 @@ def test_ten_concurrent_first_requests_create_one_user_and_one_set_of_resources(
     assert Notebook.objects.count() == 1
     assert Document.objects.count() == 3
     assert Agent.objects.count() == 1
+
+
+def test_a_disabled_user_is_refused_with_a_bearer_token(client, keycloak_issuer):
+    token = keycloak_issuer.access_token("off-2")
+    assert client.get(ME, **bearer(token)).status_code == 200
+
+    User.objects.filter(sub="off-2").update(is_active=False)
+
+    assert_refused(client.get(ME, **bearer(token)))
+
+
+def test_many_unknown_kids_cost_at_most_one_extra_key_set_fetch(client, keycloak_issuer):
+    assert client.get(ME, **bearer(keycloak_issuer.access_token("kid-1"))).status_code == 200
+
+    for number in range(5):
+        token = keycloak_issuer.sign(
+            keycloak_issuer.claims("intruder"), kid=f"forged-{number}", key=_other_key()
+        )
+        assert_refused(client.get(ME, **bearer(token)))
+
+    assert keycloak_issuer.jwks_requests == 2
+
+
+def test_a_rotation_after_the_refresh_interval_is_picked_up(client, keycloak_issuer, monkeypatch):
+    monkeypatch.setattr(oidc, "JWKS_REFRESH_INTERVAL_SECONDS", 0.2)
+    forged = keycloak_issuer.sign(keycloak_issuer.claims("intruder"), kid="forged", key=_other_key())
+    assert_refused(client.get(ME, **bearer(forged)))
+    assert keycloak_issuer.jwks_requests == 2
+
+    time.sleep(0.3)
+    keycloak_issuer.add_key("rotated-later")
+
+    assert client.get(ME, **bearer(keycloak_issuer.access_token("rot-2"))).status_code == 200
+    assert keycloak_issuer.jwks_requests == 3
+
+
+def test_a_refused_opaque_token_is_not_checked_again_at_once(client, dev_provider, settings):
+    assert_refused(client.get(ME, **bearer("refused-opaque-token")))
+    # The provider moves out of reach: a second check would say "cannot be reached".
+    settings.OIDC_OP_USER_ENDPOINT = "http://127.0.0.1:9/userinfo"
+
+    response = client.get(ME, **bearer("refused-opaque-token"))
+
+    assert_refused(response)
+    assert "does not accept" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("header_type", ["at+jwt", "AT+JWT", "JWT", None])
+def test_access_tokens_need_no_typ_but_may_say_they_are_one(client, keycloak_issuer, header_type):
+    # Okta and Auth0 access tokens carry no typ claim; RFC 9068 ones say at+jwt in the header.
+    claims = keycloak_issuer.claims("typ-1", typ=None)
+    key = keycloak_issuer.keys[keycloak_issuer.current_kid]
+    headers = {"kid": keycloak_issuer.current_kid, **({"typ": header_type} if header_type else {})}
+    token = jwt.encode(claims, key, algorithm="RS256", headers=headers)
+
+    assert client.get(ME, **bearer(token)).status_code == 200
+
+
+def test_a_token_without_role_claims_leaves_staff_alone(client, dev_provider, settings):
+    settings.OIDC_STAFF_ROLES = ["aether-staff"]
+    User.objects.create_user(username="staffer", sub="staff-opaque", email="s@example.com", is_staff=True)
+    # The development provider's userinfo carries no realm_access/resource_access at all.
+    token = dev_provider.access_token("staff-opaque")
+
+    assert client.get(ME, **bearer(token)).json()["is_staff"] is True
+    assert User.objects.get(sub="staff-opaque").is_staff is True
+
+
+@pytest.mark.parametrize(
+    ("keys", "status"),
+    [
+        ("junk entries next to the real key", 200),
+        ("keys is an object", 401),
+        ("keys is a string", 401),
+    ],
+)
+def test_a_key_set_with_junk_is_never_a_500(client, keycloak_issuer, keys, status):
+    real = keycloak_issuer.jwks()["keys"]
+    keycloak_issuer.jwks_body = {
+        "junk entries next to the real key": {"keys": ["junk", 3, None, [], *real]},
+        "keys is an object": {"keys": {"kty": "RSA"}},
+        "keys is a string": {"keys": "RSA"},
+    }[keys]
+
+    response = client.get(ME, **bearer(keycloak_issuer.access_token("junk-1")))
+
+    assert response.status_code == status
+
+
+def test_a_replaced_key_is_picked_up_for_tokens_without_kid(client, keycloak_issuer):
+    assert (
+        client.get(
+            ME, **bearer(keycloak_issuer.sign(keycloak_issuer.claims("nokid-1"), kid=None))
+        ).status_code
+        == 200
+    )
+
+    # The provider restarts with a new (single) key, as the development provider does.
+    keycloak_issuer.keys.clear()
+    keycloak_issuer.add_key()
+    token = keycloak_issuer.sign(keycloak_issuer.claims("nokid-1"), kid=None)
+
+    assert client.get(ME, **bearer(token)).status_code == 200
+    assert keycloak_issuer.jwks_requests == 2
+    forged = keycloak_issuer.sign(keycloak_issuer.claims("nokid-1"), kid=None, key=_other_key())
+    for _ in range(3):
+        assert_refused(client.get(ME, **bearer(forged)))
+    assert keycloak_issuer.jwks_requests == 2
+
+
+def test_a_revoked_opaque_token_is_refused_once_its_cached_answer_expires(client, dev_provider, monkeypatch):
+    monkeypatch.setattr(authentication, "USERINFO_CACHE_SECONDS", 1)
+    token = dev_provider.access_token("expiring-1")
+    assert client.get(ME, **bearer(token)).status_code == 200
+    requests.post(f"{dev_provider.url}/users/expiring-1/revoke-tokens", timeout=10).raise_for_status()
+    assert client.get(ME, **bearer(token)).status_code == 200  # still the cached answer
+
+    time.sleep(1.5)
+
+    assert_refused(client.get(ME, **bearer(token)))

@@ -87,3 +87,37 @@ def test_an_id_token_failing_a_check_is_refused(keycloak_issuer, overrides, nonc
 
     with pytest.raises(tokens.InvalidToken):
         tokens.verify_id_token(token, nonce=nonce)
+
+
+@pytest.mark.django_db
+def test_an_issuer_with_a_trailing_slash_is_kept_and_compared_exactly(client, keycloak_issuer, settings):
+    keycloak_issuer.trailing_slash = True
+    settings.OIDC_ISSUER = keycloak_issuer.issuer
+    oidc.clear_cache()
+    token = keycloak_issuer.access_token("slash-1")
+
+    response = client.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 200
+    assert keycloak_issuer.discovery_requests == 1
+
+
+def test_the_issuer_setting_keeps_its_trailing_slash():
+    code = "import django; django.setup(); from django.conf import settings; print(settings.OIDC_ISSUER)"
+    result = start_django(DJANGO_DEBUG="true", OIDC_ISSUER="https://tenant.example/", _code=code)
+
+    assert result.stdout.strip() == "https://tenant.example/"
+
+
+@pytest.mark.django_db
+def test_a_discovery_document_naming_another_issuer_is_refused(client, keycloak_issuer, settings):
+    settings.OIDC_ISSUER = f"{keycloak_issuer.url}/"  # the provider says it has no trailing slash
+    oidc.clear_cache()
+
+    with pytest.raises(oidc.IssuerMismatch, match="must be the same string"):
+        oidc.endpoint("token_endpoint")
+    page = client.get("/oidc/authenticate/")
+    assert page.status_code == 503
+    assert "Sign-in is misconfigured" in page.content.decode()
+    token = keycloak_issuer.access_token("slash-2", iss=settings.OIDC_ISSUER)
+    assert client.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401

@@ -20,4 +20,7 @@ def test_users_me_describes_the_signed_in_user(client, user):
 
 
 def test_users_me_needs_a_signed_in_user(client):
-    assert client.get("/api/v1/users/me").status_code in {401, 403}
+    response = client.get("/api/v1/users/me")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")

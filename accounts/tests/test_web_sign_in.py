@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.test import Client
 
 from accounts.backends import OIDCBackend
 from accounts.models import User
@@ -264,3 +265,91 @@ def test_keycloak_roles_are_read_from_a_jwt_access_token_at_browser_sign_in(keyc
     assert roles["realm_access"] == {"roles": ["aether-staff"]}
     assert OIDCBackend._access_token_roles("opaque-token") == {}
     assert OIDCBackend._access_token_roles(keycloak_issuer.access_token("kc-browser", azp="other")) == {}
+
+
+def test_a_disabled_user_is_signed_out_at_their_next_request(client, dev_provider):
+    dev_provider.sign_in(client, "off-1", email="off@example.com")
+    assert signed_in_user(client) is not None
+
+    User.objects.filter(sub="off-1").update(is_active=False)
+
+    assert signed_in_user(client) is None
+    assert 'href="/oidc/authenticate/"' in client.get("/").content.decode()
+
+
+def test_a_code_the_provider_refuses_is_a_failed_sign_in_not_an_outage(client, dev_provider):
+    start = client.get("/oidc/authenticate/")
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+
+    # A code the provider never issued: its token endpoint answers 400 invalid_grant.
+    response = client.get(f"/oidc/callback/?code=never-issued&state={state}")
+
+    assert response.status_code == 400
+    assert "Sign-in failed" in response.content.decode()
+    assert signed_in_user(client) is None
+
+
+def test_an_error_link_this_browser_did_not_ask_for_does_not_sign_out(client, dev_provider):
+    dev_provider.sign_in(client, "stay-1", email="stay@example.com")
+
+    response = client.get("/oidc/callback/?error=access_denied&state=sent-by-someone-else")
+
+    assert response.status_code == 400
+    assert "Sign-in failed" in response.content.decode()
+    assert signed_in_user(client) is not None
+    no_state = client.get("/oidc/callback/?error=access_denied")
+    assert no_state.status_code == 400
+    assert signed_in_user(client) is not None
+
+
+def test_no_setting_of_the_library_is_left_that_nothing_reads(settings):
+    # Endpoints, client and keys come from accounts.oidc: a stale copy in settings would mislead.
+    for name in ("OIDC_RP_CLIENT_ID", "OIDC_RP_CLIENT_SECRET", "OIDC_RP_SIGN_ALGO"):
+        assert not hasattr(settings, name), name
+    backend = OIDCBackend()
+    assert not hasattr(backend, "OIDC_RP_SIGN_ALGO")
+    assert not hasattr(backend, "OIDC_RP_IDP_SIGN_KEY")
+
+
+def test_a_sub_with_url_characters_gets_its_claims_at_the_provider(client, dev_provider):
+    dev_provider.sign_in(client, "who?what #1", email="odd@example.com")
+
+    assert User.objects.get(sub="who?what #1").email == "odd@example.com"
+
+
+def test_userinfo_about_another_subject_is_refused(dev_provider, make_user):
+    # OpenID Connect Core 5.3.4: the access token is someone else's than the ID token's sub.
+    others_token = dev_provider.access_token("userinfo-other")
+
+    user = OIDCBackend().get_or_create_user(others_token, "", {"sub": "userinfo-me"})
+
+    assert user is None
+    assert not User.objects.filter(sub__in=["userinfo-me", "userinfo-other"]).exists()
+
+
+def test_a_next_url_on_another_site_lands_on_the_home_page(client, dev_provider):
+    start = client.get("/oidc/authenticate/?next=https://evil.example/phish")
+    callback = urlsplit(dev_provider.authorize(start["Location"], "next-1"))
+
+    response = client.get(f"{callback.path}?{callback.query}")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert signed_in_user(client).sub == "next-1"
+
+
+def test_a_local_next_url_is_followed(client, dev_provider):
+    start = client.get("/oidc/authenticate/?next=/api/v1/docs")
+    callback = urlsplit(dev_provider.authorize(start["Location"], "next-2"))
+
+    assert client.get(f"{callback.path}?{callback.query}")["Location"] == "/api/v1/docs"
+
+
+def test_signing_out_without_the_csrf_token_is_refused(dev_provider):
+    browser = Client(enforce_csrf_checks=True)
+    dev_provider.sign_in(browser, "csrf-1", email="csrf@example.com")
+
+    response = browser.post("/oidc/logout/")
+
+    assert response.status_code == 403
+    assert signed_in_user(browser) is not None

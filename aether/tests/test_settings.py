@@ -33,10 +33,11 @@ def test_readers_parse_and_refuse(monkeypatch):
         env_int("X_INT", 1, minimum=1)
 
 
-def start_django(**env: str) -> subprocess.CompletedProcess:
+def start_django(_code: str = "import django; django.setup()", **env: str) -> subprocess.CompletedProcess:
+    """Run ``_code`` (by default, only Django's start-up) in a fresh process with ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "OIDC_", "ONBOARDING_"))}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", _code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "aether.settings", **env},
         capture_output=True,
@@ -67,3 +68,22 @@ def test_a_bad_value_stops_start_up_naming_the_variable(env, message):
 
 def test_defaults_start_in_debug():
     assert start_django(DJANGO_DEBUG="true").returncode == 0
+
+
+def cookie_and_hsts_settings(**env: str) -> tuple[bool, bool, int]:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS)"
+    )
+    result = start_django(code, **env)
+    assert result.returncode == 0, result.stderr
+    session, csrf, hsts = result.stdout.split()
+    return session == "True", csrf == "True", int(hsts)
+
+
+def test_cookies_are_secure_unless_debugging_or_told_otherwise():
+    assert cookie_and_hsts_settings(DJANGO_SECRET_KEY="k") == (True, True, 0)
+    assert cookie_and_hsts_settings(DJANGO_DEBUG="true") == (False, False, 0)
+    assert cookie_and_hsts_settings(DJANGO_SECRET_KEY="k", DJANGO_SECURE_COOKIES="false") == (False, False, 0)
+    assert cookie_and_hsts_settings(DJANGO_DEBUG="true", DJANGO_SECURE_COOKIES="true")[:2] == (True, True)
+    assert cookie_and_hsts_settings(DJANGO_SECRET_KEY="k", DJANGO_HSTS_SECONDS="31536000")[2] == 31536000
