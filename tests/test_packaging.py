@@ -272,3 +272,12 @@ def test_demo_users_have_fixed_passwords_and_admin_demo_holds_both_roles(realm: 
         assert credential == {"type": "password", "value": user["username"], "temporary": False}
     assert not {"aether-staff", "aether-admin"} & set(alice.get("realmRoles", []))
     assert {"aether-staff", "aether-admin"} <= set(admin_demo["realmRoles"])
+
+
+def test_env_example_documents_every_variable_the_deployments_set(compose: dict[str, Any]) -> None:
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), flags=re.M))
+    configmap = set(k8s_resource("ConfigMap")["data"])
+    app_environment = compose["services"]["app"].get("environment", {})
+
+    assert configmap - documented == set()
+    assert set(app_environment) - documented == set()
