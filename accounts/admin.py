@@ -65,7 +65,7 @@ class NewMembershipFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         adding = [form for form in self.forms if form.has_changed() and not self._should_delete_form(form)]
-        if adding and self.instance.type == Space.Type.PERSONAL:
+        if adding and self.instance.is_personal:
             raise ValidationError("A personal space has no other members.")
 
 
