@@ -2,11 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEV_DATABASE_URL ?= sqlite:///db.sqlite3
 
-# Optional local configuration: copy .env.example to .env and edit.
--include .env
-export
+# Optional local configuration: copy .env.example to .env and edit. Django reads it itself
+# (aether/settings.py) and scripts/run-dev reads what it needs; variables set in the environment win.
 
 .PHONY: run test lint format install install-dev clean
 
@@ -14,20 +12,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+$(VENV)/.installed-local: requirements.txt requirements-local.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-local.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements.txt requirements-local.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed-runtime
+install: $(VENV)/.installed-local
 install-dev: $(VENV)/.installed-dev
 
 ## run: install, migrate and serve on http://127.0.0.1:8000 with the development OpenID provider
 run: install
-	DATABASE_URL=$${DATABASE_URL:-$(DEV_DATABASE_URL)} scripts/run-dev
+	scripts/run-dev
 
 ## test: install what the tests need and run the whole suite (DATABASE_URL picks the database)
 test: install-dev

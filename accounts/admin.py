@@ -7,7 +7,9 @@ that extension in place of this one (see ``onboarding/admin/users.py``).
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from accounts.models import Membership, Space, User
@@ -34,10 +36,44 @@ class UserAdmin(DjangoUserAdmin):
     )
 
 
+class MembershipFormSet(BaseInlineFormSet):
+    """The space's existing members, held to ``accounts.services``' rule: the last owner stays owner."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        owners_before = owners_after = 0
+        for form in self.forms:
+            if form.instance.pk is None:
+                continue
+            was_owner = form.initial.get("role", form.instance.role) == Membership.Role.OWNER
+            owners_before += was_owner
+            if self._should_delete_form(form):
+                continue
+            owners_after += form.cleaned_data.get("role", form.instance.role) == Membership.Role.OWNER
+        if owners_before and not owners_after:
+            # The same rule as member_change_role / member_remove: one change at a time, never ownerless.
+            raise ValidationError(
+                "The space's last owner cannot be removed or demoted; make another member owner first."
+            )
+
+
+class NewMembershipFormSet(BaseInlineFormSet):
+    """New members: none in a personal space (``accounts.services`` refuses them too)."""
+
+    def clean(self) -> None:
+        super().clean()
+        adding = [form for form in self.forms if form.has_changed() and not self._should_delete_form(form)]
+        if adding and self.instance.is_personal:
+            raise ValidationError("A personal space has no other members.")
+
+
 class MembershipInline(admin.TabularInline):
     """The space's members: their roles can change here; new members are added below."""
 
     model = Membership
+    formset = MembershipFormSet
     fields = ("user", "role", "created_at")
     # Shown as text, not an autocomplete widget, which would run one query per member to label itself.
     readonly_fields = ("user", "created_at")
@@ -55,6 +91,7 @@ class NewMembershipInline(admin.TabularInline):
     """Blank rows to add members, with a user search."""
 
     model = Membership
+    formset = NewMembershipFormSet
     fields = ("user", "role")
     autocomplete_fields = ("user",)
     extra = 1
@@ -80,6 +117,13 @@ class SpaceAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("created_at", "updated_at")
     inlines = (MembershipInline, NewMembershipInline)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Space | None = None) -> tuple[str, ...]:
+        # A space's kind and owner are set when it is made: a personal space turned into an organization
+        # (or handed to someone else) would break "one personal space per user" and the owner's membership.
+        if obj is not None:
+            return (*self.readonly_fields, "type", "owner")
+        return self.readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Space]:
         return super().get_queryset(request).annotate(member_count=Count("memberships", distinct=True))

@@ -1,6 +1,7 @@
 """Aether's settings, read once from the environment at start-up.
 
 Every variable is documented in ``.env.example``; a bad value stops the process with the variable's name.
+A ``.env`` file next to ``manage.py`` fills in variables the environment does not set; the environment wins.
 """
 
 from pathlib import Path
@@ -9,10 +10,13 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 from aether.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Before anything is read. override=False: a variable set in the environment is never replaced.
+load_dotenv(BASE_DIR / ".env", override=False)
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")

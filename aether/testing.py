@@ -274,8 +274,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
 _failed_key = pytest.StashKey[bool]()
 
 
+def require_chromium() -> None:
+    """Skip a browser test when Chromium is missing on a developer's machine; fail it in CI.
+
+    The same rule as the ``postgres`` marker: CI (``CI=true``) must run every test.
+    """
+    if os.access(CHROMIUM, os.X_OK):
+        return
+    message = (
+        f"the browser tests need Chromium at {CHROMIUM}: "
+        "run 'sudo apt-get install -y chromium chromium-driver'"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def _chromium() -> Iterator[Any]:
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django's ORM, used by the test

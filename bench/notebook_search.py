@@ -36,7 +36,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="aether_bench")
     parser.add_argument("--notebooks", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=21)
-    return parser.parse_args()
+    args = parser.parse_args()
+    # It drops the database: only ever a scratch one.
+    if not args.database.startswith("aether_bench"):
+        parser.error(
+            f"--database must start with 'aether_bench' (it is dropped and created); got {args.database!r}"
+        )
+    return args
 
 
 def recreate_database(args: argparse.Namespace) -> None:

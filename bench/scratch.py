@@ -1,6 +1,8 @@
 """Set Django up against a scratch PostgreSQL database for a benchmark script.
 
-The database named in DATABASE_URL (or the script's default) is created if missing and migrated.
+The database named in DATABASE_URL (or the script's default) is created if missing and migrated. The
+benchmarks delete and create data, so the name must start with ``aether_bench``: pointed at any other
+database (a DATABASE_URL left over from development, say) they refuse to start.
 """
 
 import os
@@ -8,6 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRATCH_PREFIX = "aether_bench"
 
 
 def use_scratch_database(default_name: str) -> None:
@@ -24,6 +27,11 @@ def use_scratch_database(default_name: str) -> None:
 
     django.setup()
     db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql" or not str(db["NAME"]).startswith(SCRATCH_PREFIX):
+        sys.exit(
+            f"Refusing to run: the benchmarks delete and create data, and DATABASE_URL names the database "
+            f"{db['NAME']!r}. Point it at a PostgreSQL database whose name starts with {SCRATCH_PREFIX!r}."
+        )
     with psycopg.connect(
         host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
     ) as conn:

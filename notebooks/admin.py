@@ -1,11 +1,14 @@
 """Admin for notebooks, documents and agents: searchable lists that run a fixed number of queries."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from notebooks.models import Agent, Document, Notebook
+from notebooks.services import _check_knowledge
 
 
 class MadeByOnboardingFilter(admin.SimpleListFilter):
@@ -31,6 +34,10 @@ class DocumentInline(admin.TabularInline):
     fields = ("name", "mime_type", "size_bytes", "onboarding_key", "created_at")
     readonly_fields = ("size_bytes", "onboarding_key", "created_at")
     show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Notebook | None = None) -> bool:
+        # Documents come from their users, with their content; the admin inspects them.
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         # The list never shows contents, which may be megabytes each.
@@ -69,7 +76,11 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ("name", "notebook__name", "notebook__owner__email", "notebook__owner__username")
     list_select_related = ("notebook__owner",)
     autocomplete_fields = ("notebook",)
-    readonly_fields = ("size_bytes", "onboarding_key", "created_at", "updated_at")
+    # Documents are edited by their users, where size_bytes follows the content; the admin inspects.
+    readonly_fields = ("content", "size_bytes", "onboarding_key", "created_at", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def get_changelist(self, request: HttpRequest, **kwargs: object) -> type[ChangeList]:
         return DocumentChangeList
@@ -79,8 +90,26 @@ class DocumentAdmin(admin.ModelAdmin):
         return str(document.notebook.owner)
 
 
+class AgentForm(forms.ModelForm):
+    class Meta:
+        model = Agent
+        # The admin builds the form with every field it shows; these two are the ones clean() needs.
+        fields = ("space", "knowledge_notebooks")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        space, notebooks = cleaned.get("space"), cleaned.get("knowledge_notebooks")
+        if space is not None and notebooks is not None:
+            try:
+                _check_knowledge(space, notebooks)  # the rule agent_create/agent_update apply
+            except ValidationError as exc:
+                self.add_error("knowledge_notebooks", exc.message_dict["notebook_ids"])
+        return cleaned
+
+
 @admin.register(Agent)
 class AgentAdmin(admin.ModelAdmin):
+    form = AgentForm
     list_display = ("name", "space", "owner", "type", "model", "created_at")
     list_filter = ("type", "model", MadeByOnboardingFilter, "created_at")
     search_fields = ("name", "description", "owner__email", "owner__username", "space__name")

@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.text import slugify
 
 from accounts.models import User
@@ -48,9 +48,11 @@ def blueprint_validate(
     built: list[BlueprintDocument] = []
     names: set[str] = set()
     keys: set[str] = set()
+    # Given keys are claimed first, so a generated key never takes one a later document carries.
+    given = {str(item.get("key")) for item in documents if item.get("key")}
     for position, item in enumerate(documents, start=1):
         name = str(item.get("name") or "").strip()
-        key = str(item.get("key") or "") or slugify(name)[:100]
+        key = str(item.get("key") or "") or _generated_key(name, taken=given | keys)
         document = BlueprintDocument(
             key=key, name=name, content=item.get("content") or "", order=item.get("order", position)
         )
@@ -74,6 +76,46 @@ def blueprint_validate(
     return blueprint, built
 
 
+# Any constant: the key of the transaction-level advisory lock that serialises publications.
+PUBLISH_LOCK_KEY = 0x6F6E62_0001
+
+
+def blueprint_lock_publishing() -> None:
+    """Hold, until the end of the current transaction, the lock every publication takes first.
+
+    On PostgreSQL an advisory lock: a row lock on the newest version would not serialise the first
+    publication (there is no row yet), nor two that read the same newest row. Elsewhere a no-op
+    (SQLite serialises writers by itself). Taking it again in the same transaction is free.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PUBLISH_LOCK_KEY])
+
+
+def blueprint_check_based_on(based_on_version: int) -> None:
+    """Refuse an edit started from ``based_on_version`` (0: no version) once a newer one is published.
+
+    Call it holding ``blueprint_lock_publishing`` so no publication slips in between.
+    """
+    latest = Blueprint.objects.order_by("-version").values_list("version", flat=True).first() or 0
+    if latest != based_on_version:
+        raise ValidationError(
+            f"Version {latest} was published while you edited; reload the current version and make "
+            "your changes again. Nothing was saved.",
+            code="stale",
+        )
+
+
+def _generated_key(name: str, *, taken: set[str]) -> str:
+    """A key for a new document: the slug of its name ("document" when it has none), unique in the version."""
+    base = slugify(name)[:90] or "document"
+    key, number = base, 1
+    while key in taken:
+        number += 1
+        key = f"{base}-{number}"
+    return key
+
+
 @transaction.atomic
 def blueprint_create_version(
     *,
@@ -81,15 +123,21 @@ def blueprint_create_version(
     documents: Sequence[Mapping[str, object]],
     actor: User | None = None,
     change_note: str = "",
+    based_on_version: int | None = None,
 ) -> Blueprint:
     """Validate and save a new blueprint version; it becomes the current one.
 
-    Nothing is saved when anything is invalid. Concurrent publications are serialised on the newest
-    version's row, so each gets the next number.
+    Nothing is saved when anything is invalid. Concurrent publications are serialised by
+    ``blueprint_lock_publishing``, so each gets the next number. With ``based_on_version`` (the
+    version an editor started from; 0 for none), an edit overtaken by another publication is refused
+    with a ``ValidationError`` instead of silently replacing it.
     """
     blueprint, built = blueprint_validate(fields=fields, documents=documents)
-    latest = Blueprint.objects.select_for_update().order_by("-version").first()
-    blueprint.version = (latest.version if latest else 0) + 1
+    blueprint_lock_publishing()
+    if based_on_version is not None:
+        blueprint_check_based_on(based_on_version)
+    latest = Blueprint.objects.order_by("-version").values_list("version", flat=True).first()
+    blueprint.version = (latest or 0) + 1
     blueprint.created_by = actor
     blueprint.change_note = change_note[:255]
     blueprint.save()

@@ -11,8 +11,6 @@ from django.db.models import Q
 from notebooks.models import Agent, Notebook
 from notebooks.validators import validate_tags
 
-STEP_NAMES = ("personal_space", "notebook", "documents", "agent")
-
 
 def validate_space_name_template(value: str) -> None:
     """The personal space's name is a template with exactly the ``{name}`` placeholder."""
@@ -75,7 +73,7 @@ class Blueprint(models.Model):
             models.CheckConstraint(condition=~Q(notebook_name=""), name="onboarding_blueprint_notebook_name"),
             models.CheckConstraint(condition=~Q(agent_name=""), name="onboarding_blueprint_agent_name"),
             models.CheckConstraint(
-                condition=Q(agent_type__in=["qa", "conversational", "producer"]),
+                condition=Q(agent_type__in=Agent.Type.values),
                 name="onboarding_blueprint_agent_type_valid",
             ),
         ]
@@ -151,7 +149,7 @@ class UserOnboarding(models.Model):
         verbose_name = "user onboarding"
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["not_started", "running", "completed", "failed"]),
+                condition=Q(status__in=OnboardingStatus.values),
                 name="onboarding_useronboarding_status_valid",
             ),
         ]
@@ -160,21 +158,27 @@ class UserOnboarding(models.Model):
         return f"{self.user}: {self.get_status_display()}"
 
 
+class RunTrigger(models.TextChoices):
+    LOGIN = "login", "Browser sign-in"
+    API = "api", "API bearer token"
+    RETRY = "retry", "Retry by the user"
+    ADMIN = "admin", "Admin action"
+    COMMAND = "command", "Management command"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (already completed)"
+
+
 class OnboardingRun(models.Model):
     """One attempt to onboard a user, kept even when its resources were rolled back."""
 
-    class Trigger(models.TextChoices):
-        LOGIN = "login", "Browser sign-in"
-        API = "api", "API bearer token"
-        RETRY = "retry", "Retry by the user"
-        ADMIN = "admin", "Admin action"
-        COMMAND = "command", "Management command"
-
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped (already completed)"
+    # Module-level so that Meta's constraints can list their values.
+    Trigger = RunTrigger
+    Status = RunStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -189,6 +193,9 @@ class OnboardingRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     failed_step = models.CharField(max_length=30, blank=True)
     error = models.TextField(blank=True)
+    timed_out = models.BooleanField(
+        default=False, help_text="The run failed because it outlasted ONBOARDING_TIMEOUT_SECONDS."
+    )
     created = models.JSONField(default=dict, blank=True, help_text="How many resources each step created.")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -207,11 +214,11 @@ class OnboardingRun(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(trigger__in=["login", "api", "retry", "admin", "command"]),
+                condition=Q(trigger__in=RunTrigger.values),
                 name="onboarding_run_trigger_valid",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["running", "completed", "failed", "skipped"]),
+                condition=Q(status__in=RunStatus.values),
                 name="onboarding_run_status_valid",
             ),
         ]
@@ -251,3 +258,7 @@ class OnboardingStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_name_display()}: {self.get_status_display()}"
+
+
+# The steps in the order a run takes them.
+STEP_NAMES: tuple[str, ...] = tuple(OnboardingStep.Name.values)

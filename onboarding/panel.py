@@ -1,7 +1,10 @@
 """What the dashboard's onboarding panel tells a user, in their words rather than the log's."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import User
 from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep
@@ -15,8 +18,6 @@ STEP_SENTENCES = {
     "agent": "We could not set up your “Personal Assistant” agent.",
 }
 GENERIC_SENTENCE = "We could not finish setting up your workspace."
-# onboarding.services words every timeout this way (its _timeout_message); a test pins the pairing.
-TIMEOUT_MARKER = "timed out"
 
 
 def duration_text(milliseconds: int | None) -> str:
@@ -28,10 +29,10 @@ def duration_text(milliseconds: int | None) -> str:
     return f"{milliseconds / 1000:.1f} s"
 
 
-def failure_sentence(run: OnboardingRun, error: str = "") -> str:
+def failure_sentence(run: OnboardingRun) -> str:
     """What a failed run means for the user: the missing resource, and whether it ran out of time."""
     sentence = STEP_SENTENCES.get(run.failed_step, GENERIC_SENTENCE)
-    if TIMEOUT_MARKER in (error or run.error):
+    if run.timed_out:
         sentence = f"{sentence} It took too long, so we stopped and undid it."
     return sentence
 
@@ -48,16 +49,18 @@ class OnboardingPanel:
     detail: str = ""
     timed_out: bool = False
     attempts: int = 0
+    stalled: bool = False
 
     @property
     def can_retry(self) -> bool:
-        return self.status in {OnboardingStatus.FAILED, OnboardingStatus.NOT_STARTED}
+        # A run still "running" after the timeout was killed: nothing else will ever finish it.
+        return self.stalled or self.status in {OnboardingStatus.FAILED, OnboardingStatus.NOT_STARTED}
 
 
 def onboarding_panel_of(user: User) -> OnboardingPanel:
     """The panel for ``user``: when and how fast onboarding completed, or what failed and why."""
     state = onboarding_state_of(user)
-    run = onboarding_last_run(user)
+    run = onboarding_last_run(user, with_steps=False)
     panel = {"status": state.status, "status_label": state.get_status_display(), "attempts": state.attempts}
     if state.status == OnboardingStatus.COMPLETED:
         completing = run if run is not None and run.status == OnboardingRun.Status.COMPLETED else None
@@ -73,8 +76,11 @@ def onboarding_panel_of(user: User) -> OnboardingPanel:
             **panel,
             failed_step=run.failed_step,
             failed_step_label=OnboardingStep.Name(run.failed_step).label if run.failed_step else "",
-            sentence=failure_sentence(run, error),
+            sentence=failure_sentence(run),
             detail=error,
-            timed_out=TIMEOUT_MARKER in error,
+            timed_out=run.timed_out,
         )
+    if state.status == OnboardingStatus.RUNNING:
+        timeout = timedelta(seconds=settings.ONBOARDING_TIMEOUT_SECONDS)
+        return OnboardingPanel(**panel, stalled=state.updated_at < timezone.now() - timeout)
     return OnboardingPanel(**panel)

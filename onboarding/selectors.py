@@ -43,8 +43,14 @@ def onboarding_state_of(user: User) -> UserOnboarding:
     return state or UserOnboarding(user=user)
 
 
-def onboarding_last_run(user: User) -> OnboardingRun | None:
-    return OnboardingRun.objects.filter(user=user).prefetch_related("steps").order_by("-started_at").first()
+def onboarding_last_run(user: User, *, with_steps: bool = True) -> OnboardingRun | None:
+    """The user's newest run that did something: skipped runs stay in the record for the audit trail
+    but say nothing about the user's onboarding. ``with_steps`` reads the steps along (the API shows them).
+    """
+    runs = OnboardingRun.objects.filter(user=user).exclude(status=OnboardingRun.Status.SKIPPED)
+    if with_steps:
+        runs = runs.prefetch_related("steps")
+    return runs.order_by("-started_at").first()
 
 
 def onboarding_last_completed_run(user: User) -> OnboardingRun | None:

@@ -16,7 +16,11 @@ How a run stays correct:
   constraints back this up: one personal space, one onboarding notebook and agent per user, one
   document per key in the notebook.
 * **Bounded.** ``ONBOARDING_TIMEOUT_SECONDS`` is checked between steps and, on PostgreSQL, enforced on
-  every statement and lock wait of the transaction.
+  every statement and lock wait: each step gets only what is left of the run's time, and the state
+  updates outside the run's transaction are bounded too, so a sign-in never waits on another run.
+* **Never stuck.** A run whose process was killed stays "running"; the next run for the user, once it
+  holds the lock (which proves the other is dead), marks it failed. The dashboard offers a retry for
+  a state that has been "running" for longer than the timeout.
 """
 
 import logging
@@ -24,10 +28,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Case, CharField, F, Q, TextField, Value, When
 from django.utils import timezone
 
 from accounts.models import Membership, Space, User
@@ -186,6 +191,8 @@ STEPS: tuple[tuple[str, Callable[[_Context], int]], ...] = (
 
 # --- the run ---------------------------------------------------------------------------------------
 
+ABANDONED_RUN_ERROR = "The process running it stopped before it finished."
+
 
 def onboard_user(
     *, user: User, trigger: str, actor: User | None = None, force: bool = False
@@ -193,30 +200,25 @@ def onboard_user(
     """Run the user's onboarding now and return the recorded run.
 
     Without ``force`` a user whose onboarding already completed is left alone (the run is recorded as
-    ``skipped``); with it, whatever is missing is created again. Failures never raise: they are
-    recorded on the run and on the user's state, and the run is returned.
+    ``skipped``); with it, whatever is missing is created again. Nothing but ``KeyboardInterrupt`` and
+    ``SystemExit`` escapes: a failure is recorded on the run and on the user's state, and the run is
+    returned. When even the run's row cannot be written (the database is gone), the failure is logged
+    and the run is returned unsaved.
     """
     started = time.monotonic()
     timeout = settings.ONBOARDING_TIMEOUT_SECONDS
-    blueprint = blueprint_current()
-    UserOnboarding.objects.get_or_create(user=user)
-    run = OnboardingRun.objects.create(
-        user=user,
-        trigger=trigger,
-        actor=actor,
-        forced=force,
-        blueprint_version=blueprint.version if blueprint else None,
-        started_at=timezone.now(),
-    )
-    UserOnboarding.objects.filter(pk=user.pk).exclude(status=OnboardingStatus.COMPLETED).update(
-        status=OnboardingStatus.RUNNING, attempts=F("attempts") + 1
-    )
+    run = OnboardingRun(user=user, trigger=trigger, actor=actor, forced=force, started_at=timezone.now())
     record = _RunRecord()
+    abandoned: list = []
     try:
+        blueprint = _begin(run, started, timeout)
         if blueprint is None:
             raise OnboardingError("No onboarding blueprint is configured.")
-        with transaction.atomic(), _bounded(timeout):
+        with transaction.atomic(), _bounded(_remaining_ms(started, timeout)):
             state = UserOnboarding.objects.select_for_update().get(pk=user.pk)
+            # Holding the lock proves that no other run for this user is alive; any still "running"
+            # and older than the timeout was killed (SIGKILL, a worker timeout) and is closed in _finish.
+            abandoned = _abandoned_run_ids(run, timeout)
             if state.status == OnboardingStatus.COMPLETED and not force:
                 raise _AlreadyCompleted
             ctx = _Context(user=user, blueprint=blueprint, state=state)
@@ -231,11 +233,11 @@ def onboard_user(
         # Interrupted (Ctrl-C in the command, a worker shutting down): the transaction rolled back;
         # record the run as failed rather than leave it "running" forever, then let the interrupt go on.
         _record_failure(run, record, exc, started, timeout)
-        _finish(run, record, started)
+        _finish(run, record, started, abandoned)
         raise
     else:
         run.status = OnboardingRun.Status.COMPLETED
-    return _finish(run, record, started)
+    return _finish(run, record, started, abandoned)
 
 
 def onboard_after_sign_in(*, user: User, via: str) -> OnboardingRun | None:
@@ -253,30 +255,71 @@ def onboard_after_sign_in(*, user: User, via: str) -> OnboardingRun | None:
         return None
 
 
-@contextmanager
-def _bounded(timeout: int) -> Iterator[None]:
-    """On PostgreSQL, cancel any statement or lock wait of the run's transaction that outlasts the run.
+def _begin(run: OnboardingRun, started: float, timeout: int) -> Blueprint | None:
+    """Record the run and show the user's state as running; return the current blueprint.
 
-    ``set_config(..., true)`` lasts until the end of the transaction. When the run is nested in a
-    caller's transaction, the caller's bounds are put back after a successful run (a rolled-back
-    savepoint undoes them by itself).
+    One short block (a savepoint inside a caller's transaction), so a failure here leaves the
+    connection usable for recording it (``_finish`` then inserts the run). The state's row may be
+    locked by another run for this user: the wait for it is bounded by what is left of the run's time.
+    """
+    with transaction.atomic(), _bounded(_remaining_ms(started, timeout)):
+        blueprint = blueprint_current()
+        run.blueprint_version = blueprint.version if blueprint else None
+        run.save(force_insert=True)
+        UserOnboarding.objects.bulk_create([UserOnboarding(user_id=run.user_id)], ignore_conflicts=True)
+        # ``update`` skips ``auto_now``: updated_at says since when the state is "running".
+        UserOnboarding.objects.filter(pk=run.user_id).exclude(status=OnboardingStatus.COMPLETED).update(
+            status=OnboardingStatus.RUNNING, updated_at=timezone.now()
+        )
+    return blueprint
+
+
+def _abandoned_run_ids(run: OnboardingRun, timeout: int) -> list:
+    cutoff = timezone.now() - timedelta(seconds=timeout)
+    return list(
+        OnboardingRun.objects.filter(
+            user_id=run.user_id, status=OnboardingRun.Status.RUNNING, started_at__lt=cutoff
+        )
+        .exclude(pk=run.pk)
+        .values_list("pk", flat=True)
+    )
+
+
+def _remaining_ms(started: float, timeout: int) -> int:
+    """What is left of the run's time, in milliseconds; at least 1 (PostgreSQL reads 0 as no limit)."""
+    return max(1, int((timeout - (time.monotonic() - started)) * 1000))
+
+
+@contextmanager
+def _bounded(milliseconds: int) -> Iterator[None]:
+    """On PostgreSQL, cancel any statement or lock wait of the enclosing atomic block after ``milliseconds``.
+
+    ``set_config(..., true)`` lasts until the end of the transaction. When the block is nested in a
+    caller's transaction, the caller's bounds are put back after it succeeds (a rolled-back savepoint
+    undoes them by itself).
     """
     if connection.vendor != "postgresql":
         yield
         return
-    # Our atomic block made a savepoint only if it is nested in the caller's transaction.
+    # The atomic block made a savepoint only if it is nested in the caller's transaction.
     nested = bool(connection.savepoint_ids)
     previous = None
     with connection.cursor() as cursor:
         if nested:
             cursor.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
             previous = list(cursor.fetchone())
-        milliseconds = str(int(timeout * 1000))
-        cursor.execute(_SET_BOUNDS, [milliseconds, milliseconds])
+    _set_bounds(milliseconds)
     yield
     if previous is not None:
         with connection.cursor() as cursor:
             cursor.execute(_SET_BOUNDS, previous)
+
+
+def _set_bounds(milliseconds: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_SET_BOUNDS, [str(milliseconds), str(milliseconds)])
 
 
 _SET_BOUNDS = "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
@@ -289,12 +332,18 @@ def _run_step(
     started: float,
     timeout: int,
 ) -> None:
+    if time.monotonic() - started > timeout:
+        step_record.status = OnboardingStep.Status.FAILED
+        step_record.error = _timeout_message(timeout)
+        raise OnboardingTimeout(step_record.error)
+    # Each step may use only what is left of the run's time, statements and lock waits alike.
+    _set_bounds(_remaining_ms(started, timeout))
     step_started = time.monotonic()
     try:
         step_record.created_count = step(ctx)
     except BaseException as exc:
         step_record.status = OnboardingStep.Status.FAILED
-        step_record.error = _describe(exc, started, timeout)
+        step_record.error = _describe(exc, timeout)
         raise
     finally:
         step_record.duration_ms = _elapsed_ms(step_started)
@@ -315,50 +364,83 @@ def _mark_completed(ctx: _Context) -> None:
     state.notebook = ctx.notebook
     state.agent = ctx.agent
     state.last_error = ""
+    state.attempts += 1
     state.save()
 
 
 def _record_failure(
-    run: OnboardingRun, record: _RunRecord, exc: Exception, started: float, timeout: int
+    run: OnboardingRun, record: _RunRecord, exc: BaseException, started: float, timeout: int
 ) -> None:
     failed = next((s for s in record.steps if s.status == OnboardingStep.Status.FAILED), None)
     run.status = OnboardingRun.Status.FAILED
     run.failed_step = failed.name if failed else ""
-    run.error = failed.error if failed else _describe(exc, started, timeout)
+    run.error = failed.error if failed else _describe(exc, timeout)
+    run.timed_out = _is_timeout(exc)
     for step in record.steps:
         if step.status == OnboardingStep.Status.SUCCEEDED:
             step.status = OnboardingStep.Status.ROLLED_BACK
-    error = f"{run.failed_step}: {run.error}" if run.failed_step else run.error
-    UserOnboarding.objects.filter(pk=run.user_id).exclude(status=OnboardingStatus.COMPLETED).update(
-        status=OnboardingStatus.FAILED, last_error=error[:2000]
-    )
+    error = (f"{run.failed_step}: {run.error}" if run.failed_step else run.error)[:2000]
+    completed = Q(status=OnboardingStatus.COMPLETED)
+    try:
+        # Outside the run's transaction: bounded too, so a failure is never written after a long wait
+        # behind another process's run (that run writes the state itself when it ends).
+        with transaction.atomic(), _bounded(timeout * 1000):
+            # A forced run that fails leaves a completed onboarding completed; it still counts.
+            UserOnboarding.objects.filter(pk=run.user_id).update(
+                attempts=F("attempts") + 1,
+                status=Case(
+                    When(completed, then=F("status")),
+                    default=Value(OnboardingStatus.FAILED, output_field=CharField()),
+                ),
+                last_error=Case(
+                    When(completed, then=F("last_error")), default=Value(error, output_field=TextField())
+                ),
+                updated_at=timezone.now(),
+            )
+    except Exception:
+        logger.exception("onboarding state could not be marked failed", extra={"user_id": str(run.user_id)})
 
 
-def _finish(run: OnboardingRun, record: _RunRecord, started: float) -> OnboardingRun:
+def _finish(run: OnboardingRun, record: _RunRecord, started: float, abandoned: list) -> OnboardingRun:
     run.finished_at = timezone.now()
     run.duration_ms = _elapsed_ms(started)
     if run.status == OnboardingRun.Status.COMPLETED:
         run.created = {step.name: step.created_count for step in record.steps}
-    run.save()
-    if run.status != OnboardingRun.Status.SKIPPED:
-        OnboardingStep.objects.bulk_create(
-            OnboardingStep(
-                run=run,
-                name=step.name,
-                position=position,
-                status=step.status,
-                duration_ms=step.duration_ms,
-                created_count=step.created_count if step.status == OnboardingStep.Status.SUCCEEDED else 0,
-                error=step.error,
-            )
-            for position, step in enumerate(record.steps, start=1)
+    try:
+        with transaction.atomic():
+            run.save()
+            if run.status != OnboardingRun.Status.SKIPPED:
+                OnboardingStep.objects.bulk_create(
+                    OnboardingStep(
+                        run=run,
+                        name=step.name,
+                        position=position,
+                        status=step.status,
+                        duration_ms=step.duration_ms,
+                        created_count=step.created_count
+                        if step.status == OnboardingStep.Status.SUCCEEDED
+                        else 0,
+                        error=step.error,
+                    )
+                    for position, step in enumerate(record.steps, start=1)
+                )
+            if abandoned:
+                OnboardingRun.objects.filter(pk__in=abandoned, status=OnboardingRun.Status.RUNNING).update(
+                    status=OnboardingRun.Status.FAILED, error=ABANDONED_RUN_ERROR, finished_at=run.finished_at
+                )
+    except Exception:
+        # The database is gone or refuses the row: the run is returned unsaved, and only the log has it.
+        logger.exception(
+            "onboarding run could not be recorded",
+            extra={"user_id": str(run.user_id), "status": run.status, "error": run.error},
         )
-    transaction.on_commit(lambda: _announce(run))
+        return run
+    transaction.on_commit(lambda: _announce(run), robust=True)
     return run
 
 
 def _announce(run: OnboardingRun) -> None:
-    """Log and signal the outcome once it is durable."""
+    """Log and signal the outcome once it is durable; a receiver that raises is logged, not raised."""
     fields = {
         "user_id": str(run.user_id),
         "run_id": str(run.pk),
@@ -370,31 +452,44 @@ def _announce(run: OnboardingRun) -> None:
     }
     if run.status == OnboardingRun.Status.COMPLETED:
         logger.info("onboarding completed", extra=fields)
-        onboarding_completed.send(sender=OnboardingRun, user=run.user, run=run)
+        responses = onboarding_completed.send_robust(sender=OnboardingRun, user=run.user, run=run)
     elif run.status == OnboardingRun.Status.FAILED:
         logger.warning(
             "onboarding failed",
             extra={**fields, "failed_step": run.failed_step, "error": run.error},
         )
-        onboarding_failed.send(sender=OnboardingRun, user=run.user, run=run)
+        responses = onboarding_failed.send_robust(sender=OnboardingRun, user=run.user, run=run)
     else:
         logger.info("onboarding skipped: already completed", extra=fields)
+        responses = []
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            logger.error(
+                "an onboarding signal receiver failed",
+                exc_info=response,
+                extra={**fields, "receiver": getattr(receiver, "__qualname__", repr(receiver))},
+            )
 
 
-def _describe(exc: Exception, started: float, timeout: int) -> str:
+def _describe(exc: BaseException, timeout: int) -> str:
     """A one-line account of why a run failed, naming a timeout as such."""
     if isinstance(exc, OnboardingError):
         return str(exc)
-    if isinstance(exc, DatabaseError) and _is_cancellation(exc):
-        return _timeout_message(timeout)
-    if time.monotonic() - started > timeout:
+    if _is_timeout(exc):
         return _timeout_message(timeout)
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def _is_cancellation(exc: DatabaseError) -> bool:
-    # PostgreSQL's query_canceled (57014) and lock_not_available (55P03), raised by the bounds above.
+def _is_timeout(exc: BaseException) -> bool:
+    """Whether the run ran out of time: our own check, or PostgreSQL cancelling a statement or lock wait.
+
+    PostgreSQL's query_canceled (57014) and lock_not_available (55P03) come from the bounds above.
+    """
+    if isinstance(exc, OnboardingTimeout):
+        return True
+    if not isinstance(exc, DatabaseError):
+        return False
     sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
     return sqlstate in {"57014", "55P03"}
 

@@ -100,6 +100,7 @@ def test_dockerfile_runs_gunicorn_as_the_non_root_user_kubernetes_expects() -> N
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     runtime_stage = dockerfile.split("\nFROM ")[-1]
     assert "requirements-dev" not in dockerfile
+    assert "requirements-local" not in dockerfile
     assert "collectstatic --noinput" in runtime_stage
     assert "EXPOSE 8000" in runtime_stage
     assert "/healthz" in runtime_stage
@@ -272,3 +273,22 @@ def test_demo_users_have_fixed_passwords_and_admin_demo_holds_both_roles(realm: 
         assert credential == {"type": "password", "value": user["username"], "temporary": False}
     assert not {"aether-staff", "aether-admin"} & set(alice.get("realmRoles", []))
     assert {"aether-staff", "aether-admin"} <= set(admin_demo["realmRoles"])
+
+
+def test_env_example_documents_every_variable_the_deployments_set(compose: dict[str, Any]) -> None:
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), flags=re.M))
+    configmap = set(k8s_resource("ConfigMap")["data"])
+    app_environment = compose["services"]["app"].get("environment", {})
+
+    assert configmap - documented == set()
+    assert set(app_environment) - documented == set()
+
+
+def test_the_development_provider_never_ships_in_the_image() -> None:
+    runtime = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    local = (ROOT / "requirements-local.txt").read_text(encoding="utf-8").splitlines()
+
+    assert "oidc-provider-mock" not in runtime
+    assert "-r requirements.txt" in local
+    assert any(line.startswith("oidc-provider-mock") for line in local)
+    assert "-r requirements-local.txt" in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")

@@ -17,7 +17,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from onboarding.blueprints import BLUEPRINT_FIELDS, blueprint_create_version, blueprint_validate
+from onboarding.blueprints import (
+    BLUEPRINT_FIELDS,
+    blueprint_check_based_on,
+    blueprint_create_version,
+    blueprint_lock_publishing,
+    blueprint_validate,
+)
 from onboarding.models import Blueprint, BlueprintDocument
 from onboarding.selectors import blueprint_preview
 
@@ -36,6 +42,8 @@ class TagsField(forms.CharField):
 class BlueprintForm(forms.ModelForm):
     notebook_tags = TagsField(required=False, help_text="Comma-separated, e.g. welcome, onboarding.")
     agent_tags = TagsField(required=False, help_text="Comma-separated.")
+    # The version this edit started from (0: none yet); a newer one published meanwhile makes it stale.
+    based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
     class Meta:
         model = Blueprint
@@ -48,6 +56,21 @@ class BlueprintForm(forms.ModelForm):
         # The note describes the version being published, not the one it starts from.
         if self.instance.pk and "change_note" in self.fields:
             self.initial["change_note"] = ""
+        if "based_on_version" in self.fields:
+            self.fields["based_on_version"].initial = self.instance.version if self.instance.pk else 0
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        based_on = cleaned.get("based_on_version")
+        if based_on is None:
+            return cleaned
+        if self.instance.pk and based_on != self.instance.version:
+            raise ValidationError("This page does not match the version it edits; reload it.", code="stale")
+        # The admin runs the whole save in one transaction: the lock taken here is held until the
+        # new version is committed, so no other publication can come between this check and it.
+        blueprint_lock_publishing()
+        blueprint_check_based_on(based_on)
+        return cleaned
 
 
 class BlueprintDocumentForm(forms.ModelForm):
@@ -142,7 +165,7 @@ class BlueprintAdmin(admin.ModelAdmin):
     search_fields = ("change_note", "notebook_name", "agent_name")
     readonly_fields = ("version", "preview", "created_by", "created_at")
     fieldsets = (
-        ("Version", {"fields": ("version", "change_note", "created_by", "created_at")}),
+        ("Version", {"fields": ("version", "change_note", "created_by", "created_at", "based_on_version")}),
         ("What a new user receives", {"fields": ("preview",)}),
         ("Personal space", {"fields": ("space_name_template",)}),
         (
@@ -195,7 +218,11 @@ class BlueprintAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
         if not super().has_change_permission(request, obj):
             return False
-        return obj is None or obj.pk == self.current_pk(request)
+        if obj is None or obj.pk == self.current_pk(request):
+            return True
+        # A save from the page of a version that is no longer current reaches the form, which
+        # refuses it as stale and shows what was typed, rather than a bare 403.
+        return request.method == "POST" and "based_on_version" in request.POST
 
     def has_delete_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
         return False
@@ -215,6 +242,7 @@ class BlueprintAdmin(admin.ModelAdmin):
             documents=documents.documents,
             actor=request.user,
             change_note=form.cleaned_data.get("change_note", ""),
+            based_on_version=form.cleaned_data["based_on_version"],
         )
         # The form's instance becomes the published version, so the log entry, the message and
         # the redirect that follow name it rather than the version it started from.

@@ -4,12 +4,15 @@
 and registers the subclass in its place, as a project extends ``django.contrib.auth``'s own admin.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -22,6 +25,8 @@ from onboarding.selectors import onboarding_status_counts, status_filter
 from onboarding.services import onboard_user
 
 RUNS_SHOWN = 20
+# The most users the re-run action takes at once; the command is for more.
+ACTION_LIMIT = 100
 
 
 class OnboardingStatusFilter(admin.SimpleListFilter):
@@ -152,6 +157,19 @@ class OnboardingUserAdmin(UserAdmin):
     @admin.action(description="Re-run onboarding", permissions=["change"])
     def rerun_onboarding(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Create whatever is missing for the selected users, even those whose onboarding completed."""
+        selected = queryset.count()
+        if selected > ACTION_LIMIT:
+            # Each run takes up to ONBOARDING_TIMEOUT_SECONDS within one request: past this, the
+            # worker would time out halfway. The command has no such limit and shows its progress.
+            self.message_user(
+                request,
+                f"{selected} users are selected; the admin re-runs onboarding for at most {ACTION_LIMIT} "
+                "at a time. For more, run `manage.py onboard_user --force` with their e-mails or ids, "
+                "or `manage.py onboard_user --all-incomplete`.",
+                messages.ERROR,
+            )
+            return
+        started_at = timezone.now()
         runs = [
             onboard_user(user=user, trigger=OnboardingRun.Trigger.ADMIN, actor=request.user, force=True)
             for user in queryset.order_by("pk")
@@ -163,11 +181,19 @@ class OnboardingUserAdmin(UserAdmin):
         if not failed:
             self.message_user(request, summary, messages.SUCCESS)
             return
+        # A filter, not the runs' ids: a URL of a hundred ids is longer than servers accept.
+        query = urlencode(
+            {
+                "status__exact": OnboardingRun.Status.FAILED,
+                "trigger__exact": OnboardingRun.Trigger.ADMIN,
+                "actor__id__exact": request.user.pk,
+                "started_at__gte": started_at.isoformat(),
+            }
+        )
         url = reverse("admin:onboarding_onboardingrun_changelist")
-        ids = ",".join(str(run.pk) for run in failed)
         self.message_user(
             request,
-            format_html('{} <a href="{}?id__in={}">See the failed runs.</a>', summary, url, ids),
+            format_html('{} <a href="{}?{}">See the failed runs.</a>', summary, url, query),
             messages.WARNING,
         )
 

@@ -38,7 +38,10 @@ class OnboardingRetryView(APIView):
     """Run onboarding now, even after it completed: it creates only what is missing.
 
     Safe to call any number of times, at once or in a row: runs for one user are serialised by the
-    service and recognise what exists by its onboarding key.
+    service and recognise what exists by its onboarding key. With a bearer token, a user whose
+    onboarding is incomplete is onboarded once when the token is authenticated and once more by this
+    call; ``attempts`` counts only runs that did something (a run that found the onboarding already
+    completed and skipped is not an attempt).
     """
 
     @extend_schema(

@@ -1,8 +1,30 @@
-"""Load version 1 of the onboarding blueprint from ``onboarding/blueprint_default/``."""
+"""Load version 1 of the onboarding blueprint from ``onboarding/blueprint_default/``.
+
+The loader is a frozen copy, not an import of ``onboarding.defaults``: a migration must keep doing
+what it did when it was written, whatever later happens to the app's code. The text files it reads
+are data.
+"""
+
+import json
+from pathlib import Path
 
 from django.db import migrations
 
-from onboarding.defaults import default_blueprint_spec
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "blueprint_default"
+
+
+def default_blueprint_spec() -> tuple[dict[str, object], list[dict[str, object]]]:
+    spec = json.loads((DEFAULT_DIR / "blueprint.json").read_text(encoding="utf-8"))
+    documents = [
+        {
+            "key": item["key"],
+            "name": item["name"],
+            "content": (DEFAULT_DIR / item["file"]).read_text(encoding="utf-8"),
+            "order": item["order"],
+        }
+        for item in spec.pop("documents")
+    ]
+    return spec, documents
 
 
 def load_default_blueprint(apps, schema_editor):

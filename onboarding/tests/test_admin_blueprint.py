@@ -34,6 +34,7 @@ def change_url(blueprint: Blueprint) -> str:
 def form_data(blueprint: Blueprint, **overrides: object) -> dict[str, object]:
     """The change form of ``blueprint`` as a browser would submit it unchanged."""
     data: dict[str, object] = {
+        "based_on_version": blueprint.version,
         "change_note": "",
         "space_name_template": blueprint.space_name_template,
         "notebook_name": blueprint.notebook_name,
@@ -184,13 +185,20 @@ def test_older_versions_are_read_only_and_nothing_is_deleted(client):
 
     old_page = client.get(change_url(first))
     post_to_old = client.post(change_url(first), form_data(first, notebook_name="Changed"))
+    without_version = form_data(first, notebook_name="Changed")
+    del without_version["based_on_version"]
+    forged_post_to_old = client.post(change_url(first), without_version)
     delete_old = client.post(reverse("admin:onboarding_blueprint_delete", args=[first.pk]), {"post": "yes"})
 
     assert old_page.status_code == 200
     assert "<h1>View blueprint</h1>" in old_page.content.decode()
     assert 'name="notebook_name"' not in old_page.content.decode()
     assert 'name="notebook_name"' in client.get(change_url(second)).content.decode()
-    assert post_to_old.status_code == 403
+    # Saved from a page opened before version 2: refused as stale on the form, what was typed kept.
+    assert post_to_old.status_code == 200
+    assert "Version 2 was published while you edited; reload" in post_to_old.content.decode()
+    assert 'value="Changed"' in post_to_old.content.decode()
+    assert forged_post_to_old.status_code == 403
     assert delete_old.status_code == 403
     assert Blueprint.objects.get(pk=first.pk).notebook_name == "Getting Started"
     assert Blueprint.objects.count() == 2
@@ -212,6 +220,7 @@ def test_without_any_blueprint_staff_can_add_the_first_version(client):
     data.update({"documents-TOTAL_FORMS": 1, "documents-INITIAL_FORMS": 0})
     data.update({"documents-0-name": "Hello.txt", "documents-0-content": "Hello!\n", "documents-0-order": 1})
     del data["documents-0-id"], data["documents-0-blueprint"]
+    data["based_on_version"] = 0
     Blueprint.objects.all().delete()
 
     assert client.get(reverse("admin:onboarding_blueprint_add")).status_code == 200

@@ -134,7 +134,7 @@ def test_the_message_counts_failures_and_links_to_the_failed_runs(staff_client, 
 
     page = response.content.decode()
     assert "Re-ran onboarding for 2 users: 0 succeeded, 2 failed." in page
-    link = re.search(r'href="([^"]*onboardingrun/\?id__in=[^"]+)"', page).group(1)
+    link = re.search(r'href="([^"]*onboardingrun/\?status__exact=failed[^"]+)"', page).group(1)
     failed_runs = staff_client.get(link.replace("&amp;", "&"))
     assert failed_runs.status_code == 200
     rows = re.findall(
@@ -144,6 +144,41 @@ def test_the_message_counts_failures_and_links_to_the_failed_runs(staff_client, 
         flags=re.S,
     )
     assert sorted(rows) == [("broken@example.com", "agent"), ("fresh@example.com", "agent")]
+
+
+def test_the_failed_runs_link_lists_only_this_actions_failures_however_many(
+    staff_client, staff, people, make_user, fail_step
+):
+    users = [make_user() for _ in range(120)]
+    fail_step("agent")  # failure injection: every run from here on fails in its agent step
+    # Failed runs the link must leave out: an earlier one by the same staff member, and a sign-in.
+    earlier = onboard_user(user=people["not_started"], trigger="admin", actor=staff, force=True)
+    onboard_user(user=people["failed"], trigger="login")
+
+    response = rerun(staff_client, *users)
+
+    page = response.content.decode()
+    assert "Re-ran onboarding for 120 users" not in page  # over the limit: refused
+    response = rerun(staff_client, *users[:100])
+    page = response.content.decode()
+    assert "Re-ran onboarding for 100 users: 0 succeeded, 100 failed." in page
+    link = re.search(r'href="([^"]*onboardingrun/\?[^"]+)"', page).group(1).replace("&amp;", "&")
+    assert len(link) < 300
+    listed = staff_client.get(link)
+    assert listed.status_code == 200
+    assert "100 onboarding runs" in listed.content.decode()
+    assert earlier.status == "failed"
+
+
+def test_the_action_refuses_more_than_a_hundred_users_and_points_to_the_command(staff_client, make_user):
+    users = [make_user() for _ in range(101)]
+
+    response = rerun(staff_client, *users)
+
+    page = response.content.decode()
+    assert "101 users are selected; the admin re-runs onboarding for at most 100 at a time." in page
+    assert "manage.py onboard_user" in page
+    assert not OnboardingRun.objects.filter(trigger="admin").exists()
 
 
 def test_anonymous_and_non_staff_users_cannot_run_the_action(make_user, people):

@@ -114,3 +114,17 @@ def test_concurrent_retries_leave_one_of_each_resource(api_client, user):
     assert Document.objects.filter(notebook__owner=user).count() == 3
     assert Agent.objects.filter(owner=user).count() == 1
     assert OnboardingRun.objects.filter(user=user, trigger="retry", status="completed").count() == 4
+
+
+@pytest.mark.django_db
+def test_a_skipped_run_is_not_the_last_run(api_client, user):
+    completed = onboard_user(user=user, trigger="login")
+    skipped = onboard_user(user=user, trigger="api")  # kept in the record for the audit trail
+
+    body = api_client(user).get("/api/v1/users/me/onboarding/status").json()
+
+    assert skipped.status == "skipped"
+    assert OnboardingRun.objects.filter(pk=skipped.pk).exists()
+    assert (body["last_run"]["id"], body["last_run"]["status"]) == (str(completed.pk), "completed")
+    assert len(body["last_run"]["steps"]) == 4
+    assert body["attempts"] == 1

@@ -1,14 +1,16 @@
 """Concurrent runs for one user, each on its own database connection, as separate processes would be."""
 
 import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import Space, User
 from notebooks.models import Agent, Document, Notebook
-from onboarding.models import OnboardingRun
+from onboarding.models import OnboardingRun, UserOnboarding
 from onboarding.services import onboard_user
+from onboarding.tests.faults import replace_onboarding_step
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -50,6 +52,8 @@ def test_two_runs_started_at_the_same_moment_leave_one_of_each(user):
 
     assert sorted(run.status for run in runs) == ["completed", "skipped"]
     assert_one_of_each(user)
+    # The skipped run did nothing: it is not an attempt.
+    assert UserOnboarding.objects.get(user=user).attempts == 1
 
 
 def test_forced_concurrent_runs_create_nothing_twice(user):
@@ -59,3 +63,63 @@ def test_forced_concurrent_runs_create_nothing_twice(user):
     created = sorted(sum(run.created.values()) for run in runs)
     assert created == [0, 0, 0, 6]
     assert_one_of_each(user)
+
+
+def test_a_step_gets_only_what_is_left_of_the_runs_time(user, settings, monkeypatch):
+    settings.ONBOARDING_TIMEOUT_SECONDS = 2
+
+    def slow_documents(real, ctx):
+        # Failure injection: the step takes most of the run's time, as an overloaded database would.
+        created = real(ctx)
+        time.sleep(1.5)
+        return created
+
+    def agent_behind_a_slow_query(real, ctx):
+        created = real(ctx)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(3)")
+        return created
+
+    replace_onboarding_step(monkeypatch, "documents", slow_documents)
+    replace_onboarding_step(monkeypatch, "agent", agent_behind_a_slow_query)
+    started = time.monotonic()
+
+    run = onboard_user(user=user, trigger="login")
+
+    # Cancelled when the run's 2 s are over, not 2 s after the last step began.
+    assert time.monotonic() - started < 3
+    assert (run.status, run.failed_step, run.timed_out) == ("failed", "agent", True)
+
+
+def test_a_sign_in_does_not_wait_behind_another_process_holding_the_users_state(user, settings):
+    settings.ONBOARDING_TIMEOUT_SECONDS = 1
+    onboard_user(user=user, trigger="login", force=True)  # the state row exists
+    UserOnboarding.objects.filter(user=user).update(status="failed")
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_the_state_row() -> None:
+        # Another process's run (or a stuck admin transaction) holding the row for a long time.
+        try:
+            with transaction.atomic():
+                UserOnboarding.objects.select_for_update().get(pk=user.pk)
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_state_row)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        started = time.monotonic()
+        run = onboard_user(user=user, trigger="login")
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join(timeout=15)
+
+    # One bound before the lock, one for recording the failure: never the other transaction's length.
+    assert waited < 4
+    assert (run.status, run.timed_out) == ("failed", True)
+    assert OnboardingRun.objects.filter(pk=run.pk, status="failed").exists()

@@ -14,9 +14,12 @@ from io import StringIO
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Space, User
 from notebooks.models import Agent, Document, Notebook
+from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
@@ -141,6 +144,39 @@ def test_dry_run_says_what_would_be_created_and_changes_nothing(make_user):
     }
 
 
+def test_a_run_failing_before_its_lock_is_reported_and_the_next_user_still_done(make_user, monkeypatch):
+    first, second = make_user(), make_user()
+    real_blueprint_current = services.blueprint_current
+    calls = []
+
+    def database_lost_once():
+        # Failure injection: the connection drops during the first user's first read, then comes back.
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_blueprint_current()
+
+    monkeypatch.setattr(services, "blueprint_current", database_lost_once)
+
+    code, out, err = run_command(first.email, second.email)
+
+    assert code == 1 and "1 failed" in err
+    lines = out.splitlines()
+    assert "failed: OperationalError: server closed the connection unexpectedly" in lines[0]
+    assert lines[1].startswith(f"{second.email}  completed")
+
+
+def test_dry_run_reads_the_blueprint_once_for_all_users():
+    bulk_users(10, "planned")
+
+    with CaptureQueriesContext(connection) as queries:
+        code, out, _err = run_command("--all-incomplete", "--dry-run")
+
+    assert code == 0 and len(out.splitlines()) == 10
+    blueprint_reads = [q for q in queries.captured_queries if 'FROM "onboarding_blueprint"' in q["sql"]]
+    assert len(blueprint_reads) == 1
+
+
 def test_dry_run_without_force_skips_completed_users(make_user):
     user = make_user()
     onboard_user(user=user, trigger="login")
@@ -238,6 +274,7 @@ def test_all_incomplete_onboards_a_thousand_users_user_by_user(make_user, fail_s
     print(f"\n--all-incomplete: 1000 users in {elapsed:.1f} s ({1000 / elapsed:.0f} users/s)")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_all_incomplete_commits_user_by_user_and_can_run_again(make_user, monkeypatch):
     users = bulk_users(30, "again")
     broken = users[10]
@@ -312,6 +349,20 @@ def test_a_progress_bar_on_a_terminal_for_many_users(terminal_stderr):
     assert code == 0
     assert len(out.splitlines()) == 25
     assert "25/25" in written()
+
+
+def test_the_progress_bar_counts_a_named_incomplete_user_once(terminal_stderr):
+    attach, written = terminal_stderr
+    users = bulk_users(25, "named")
+    attach()
+
+    code, out, _err = run_command(users[0].email, users[1].email, "--all-incomplete")
+
+    assert code == 0
+    assert len(out.splitlines()) == 25
+    shown = written()
+    assert "25/25" in shown
+    assert "/27" not in shown
 
 
 def test_no_progress_bar_for_a_few_users_even_on_a_terminal(terminal_stderr):

@@ -165,6 +165,7 @@ def test_run_slower_than_the_timeout_fails_and_keeps_nothing(user, settings, mon
     assert run.status == "failed"
     assert run.failed_step == "documents"
     assert "timed out after 1 s" in run.error
+    assert run.timed_out
     assert resource_counts(user) == NOTHING
     assert UserOnboarding.objects.get(user=user).status == "failed"
 
@@ -225,7 +226,8 @@ def test_query_count_of_a_first_run_does_not_grow_with_the_number_of_documents(m
 
     assert Document.objects.count() == 33
     assert with_three == with_thirty
-    assert with_three <= 30
+    # Inside the test's transaction every block is a savepoint, and each step re-arms its time bound.
+    assert with_three <= 36
 
 
 @pytest.mark.postgres

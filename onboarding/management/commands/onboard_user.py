@@ -105,11 +105,17 @@ class Command(BaseCommand):
             raise CommandError(
                 "Name at least one user (e-mail, sub, username or id) or pass --all-incomplete."
             )
-        if blueprint_current() is None:
+        # Read once: a dry run plans every user against it (a real run reads the current one itself).
+        self.blueprint = blueprint_current()
+        if self.blueprint is None:
             raise CommandError("No onboarding blueprint exists; publish one in the admin first.")
 
         named, unknown = self._resolve(identifiers)
-        total = len(named) + (users_with_incomplete_onboarding().count() if options["all_incomplete"] else 0)
+        total = len(named)
+        if options["all_incomplete"]:
+            # A named user who is also incomplete is processed once, so counted once.
+            incomplete = users_with_incomplete_onboarding().exclude(pk__in=[user.pk for _i, user in named])
+            total += incomplete.count()
         show_bar = total >= PROGRESS_BAR_FROM and sys.stderr.isatty()
         failed = done = 0
         with tqdm(total=total, unit="user", file=sys.stderr, disable=not show_bar) as bar:
@@ -187,7 +193,7 @@ class Command(BaseCommand):
             would_create = None
         else:
             status = "dry_run"
-            would_create = onboarding_plan(user).as_dict()
+            would_create = onboarding_plan(user, self.blueprint).as_dict()
         return Outcome(
             identifier=identifier,
             user_id=str(user.pk),

@@ -1,0 +1,156 @@
+"""Whatever goes wrong, ``onboard_user`` returns a run and never raises (but for an interrupt)."""
+
+import logging
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError
+from django.utils import timezone
+
+from onboarding import services
+from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
+from onboarding.selectors import blueprint_current
+from onboarding.services import ABANDONED_RUN_ERROR, onboard_user
+from onboarding.tests.faults import replace_onboarding_step
+
+
+@pytest.mark.django_db
+def test_a_failure_before_the_lock_is_recorded_on_the_run_not_raised(user, monkeypatch):
+    def unreachable_database():
+        # Failure injection: the first read of a run fails, as a lost database connection would.
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "blueprint_current", unreachable_database)
+
+    run = onboard_user(user=user, trigger="login")
+
+    run.refresh_from_db()
+    assert (run.status, run.failed_step) == ("failed", "")
+    assert run.error == "OperationalError: server closed the connection unexpectedly"
+    assert not run.timed_out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_row_cannot_be_written_is_logged_and_returned_unsaved(user, caplog):
+    # The user is deleted while signing in: no row can refer to them any more.
+    from accounts.models import User
+
+    User.objects.filter(pk=user.pk).delete()
+
+    with caplog.at_level(logging.ERROR, logger="aether.onboarding"):
+        run = onboard_user(user=user, trigger="login")
+
+    assert run.status == "failed"
+    assert "IntegrityError" in run.error
+    assert not OnboardingRun.objects.filter(pk=run.pk).exists()
+    assert "onboarding run could not be recorded" in caplog.messages
+
+
+@pytest.mark.django_db
+def test_an_error_after_the_deadline_is_reported_as_what_it_is(user, settings, monkeypatch):
+    settings.ONBOARDING_TIMEOUT_SECONDS = 1
+
+    def slow_then_broken(real, ctx):
+        # Failure injection: the step outlasts the run's time, then fails for a reason of its own.
+        real(ctx)
+        time.sleep(1.05)
+        raise ValueError("the sample text is not valid")
+
+    replace_onboarding_step(monkeypatch, "documents", slow_then_broken)
+
+    run = onboard_user(user=user, trigger="login")
+
+    assert (run.status, run.failed_step) == ("failed", "documents")
+    assert run.error == "ValueError: the sample text is not valid"
+    assert not run.timed_out
+
+
+@pytest.mark.django_db
+def test_a_skipped_run_does_not_count_as_an_attempt(user):
+    onboard_user(user=user, trigger="login")
+    skipped = onboard_user(user=user, trigger="api")
+    forced = onboard_user(user=user, trigger="retry", force=True)
+
+    assert (skipped.status, forced.status) == ("skipped", "completed")
+    assert UserOnboarding.objects.get(user=user).attempts == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_forced_run_counts_and_leaves_a_completed_onboarding_completed(user, fail_step):
+    onboard_user(user=user, trigger="login")
+    fail_step("agent")
+
+    run = onboard_user(user=user, trigger="admin", force=True)
+
+    state = UserOnboarding.objects.get(user=user)
+    assert run.status == "failed"
+    assert (state.status, state.attempts, state.last_error) == ("completed", 2, "")
+
+
+def _killed_run(user, *, age: timedelta) -> OnboardingRun:
+    """A run whose process died mid-way: its row still says running, and so does the user's state."""
+    run = OnboardingRun.objects.create(
+        user=user,
+        trigger="login",
+        blueprint_version=blueprint_current().version,
+        started_at=timezone.now() - age,
+    )
+    UserOnboarding.objects.update_or_create(
+        user=user, defaults={"status": OnboardingStatus.RUNNING, "attempts": 1}
+    )
+    UserOnboarding.objects.filter(user=user).update(updated_at=timezone.now() - age)
+    return run
+
+
+@pytest.mark.django_db
+def test_the_next_run_closes_a_run_whose_process_was_killed(user, settings):
+    timeout = settings.ONBOARDING_TIMEOUT_SECONDS
+    killed = _killed_run(user, age=timedelta(seconds=timeout + 5))
+    recent = OnboardingRun.objects.create(user=user, trigger="api", started_at=timezone.now())
+
+    run = onboard_user(user=user, trigger="retry", force=True)
+
+    killed.refresh_from_db()
+    recent.refresh_from_db()
+    assert run.status == "completed"
+    assert (killed.status, killed.error) == ("failed", ABANDONED_RUN_ERROR)
+    assert killed.finished_at is not None
+    # Younger than the timeout: it may still be alive in another process, waiting for the lock.
+    assert recent.status == "running"
+    assert UserOnboarding.objects.get(user=user).status == "completed"
+
+
+@pytest.mark.django_db
+def test_a_killed_run_is_closed_even_when_the_next_run_fails(user, settings, fail_step):
+    killed = _killed_run(user, age=timedelta(seconds=settings.ONBOARDING_TIMEOUT_SECONDS + 5))
+    fail_step("notebook")
+
+    onboard_user(user=user, trigger="retry", force=True)
+
+    killed.refresh_from_db()
+    assert killed.status == "failed"
+    assert UserOnboarding.objects.get(user=user).status == "failed"
+
+
+@pytest.mark.django_db
+def test_the_dashboard_offers_a_retry_for_a_run_that_stopped(client, user, settings):
+    _killed_run(user, age=timedelta(seconds=settings.ONBOARDING_TIMEOUT_SECONDS + 5))
+    client.force_login(user)
+
+    page = client.get("/").content.decode()
+
+    assert "setting up your workspace stopped before it finished" in page
+    assert "Try again</button>" in page
+
+
+@pytest.mark.django_db
+def test_the_dashboard_offers_no_retry_while_a_run_is_young(client, user):
+    _killed_run(user, age=timedelta(seconds=1))
+    client.force_login(user)
+
+    page = client.get("/").content.decode()
+
+    assert "Reload the page in a moment" in page
+    assert "Try again</button>" not in page
