@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from notebooks.models import Agent, Document, Notebook
 from notebooks.selectors import SEARCH_QUERY_MAX_LENGTH
-from notebooks.validators import TAG_MAX_LENGTH, TAGS_MAX_COUNT
+from notebooks.validators import TAG_MAX_LENGTH, TAGS_MAX_COUNT, validate_metadata
 
 
 def _max_length(model, field: str) -> int:
@@ -73,7 +73,8 @@ class DocumentCreateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=_max_length(Document, "name"))
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     mime_type = serializers.CharField(required=False, max_length=_max_length(Document, "mime_type"))
-    metadata = serializers.DictField(required=False)
+    # Checked here too: the model field's own JSON encoding recurses before its validators run.
+    metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
     def validate(self, attrs: dict) -> dict:
         has_file, has_content = "file" in attrs, "content" in attrs
@@ -86,7 +87,8 @@ class DocumentCreateSerializer(serializers.Serializer):
 
 class DocumentUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=_max_length(Document, "name"))
-    metadata = serializers.DictField(required=False)
+    # Checked here too: the model field's own JSON encoding recurses before its validators run.
+    metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
 
 class AgentSerializer(serializers.ModelSerializer):

@@ -204,3 +204,22 @@ def test_documents_up_to_the_limit_pass_djangos_in_memory_limits(api_client, ada
     assert (as_json.status_code, as_file.status_code) == (201, 201)
     assert as_file.json()["size_bytes"] == len(text)
     assert Document.objects.get(pk=as_json.json()["id"]).content == text
+
+
+def test_deeply_nested_metadata_answers_400(api_client, ada, notebook):
+    document = document_create(notebook=notebook, name="a.txt", data="x")
+    metadata: dict = {}
+    for _ in range(500):
+        metadata = {"k": metadata}
+    client = api_client(ada)
+
+    patched = client.patch(f"/api/v1/documents/{document.pk}", {"metadata": metadata}, format="json")
+    created = client.post(
+        f"/api/v1/notebooks/{notebook.pk}/documents",
+        {"name": "b.txt", "content": "x", "metadata": metadata},
+        format="json",
+    )
+
+    for response in (patched, created):
+        assert response.status_code == 400
+        assert response.json() == {"metadata": ["Metadata may be nested at most 10 levels deep."]}

@@ -9,6 +9,7 @@ from notebooks.services import (
     agent_update,
     document_create,
     document_delete,
+    document_update,
     notebook_create,
     notebook_update,
 )
@@ -72,3 +73,27 @@ def test_agents_only_know_notebooks_of_their_own_space(space, user):
     with pytest.raises(ValidationError) as caught:
         agent_create(space=space, owner=user, name="Bad", type="oracle", temperature=5)
     assert set(caught.value.message_dict) == {"type", "temperature"}
+
+
+def _nested(levels: int) -> dict:
+    metadata: dict = {}
+    for _ in range(levels - 1):
+        metadata = {"k": metadata}
+    return metadata
+
+
+def test_document_metadata_is_bounded_in_depth_and_size(space, user):
+    notebook = notebook_create(space=space, owner=user, name="Plans")
+
+    document = document_create(notebook=notebook, name="ok.txt", data="x", metadata=_nested(10))
+    assert document.metadata == _nested(10)
+    for metadata, message in [
+        (_nested(11), "at most 10 levels"),
+        (_nested(900), "at most 10 levels"),
+        ({"list": [[["\x00"]]]}, "NUL"),
+        ({"big": "x" * 16 * 1024}, "at most 16 KiB"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            document_create(notebook=notebook, name="bad.txt", data="x", metadata=metadata)
+        with pytest.raises(ValidationError, match=message):
+            document_update(document=document, metadata=metadata)
