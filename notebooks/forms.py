@@ -9,7 +9,6 @@ import mimetypes
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
 from notebooks.models import Notebook
@@ -71,17 +70,6 @@ class DocumentUploadForm(forms.Form):
         # The limit is a setting, read when the form is made rather than when the module is imported.
         limit = filesizeformat(settings.DOCUMENT_MAX_BYTES)
         self.fields["file"].help_text = f"Plain text, Markdown, CSV, HTML, JSON or XML, up to {limit}."
-
-    def clean_file(self) -> UploadedFile:
-        upload = self.cleaned_data["file"]
-        limit = settings.DOCUMENT_MAX_BYTES
-        # Refuse before reading: the size is known from the request without loading the file.
-        if upload.size > limit:
-            raise ValidationError(
-                f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}.",
-                code="too_large",
-            )
-        return upload
 
     @property
     def mime_type(self) -> str:

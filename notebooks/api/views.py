@@ -3,7 +3,6 @@
 import mimetypes
 import uuid
 
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,7 +15,6 @@ from rest_framework.views import APIView
 
 from accounts.api.scoping import SpaceScopedMixin
 from accounts.models import Space
-from aether.api_errors import PayloadTooLarge
 from aether.api_parsers import JSONParser
 from notebooks import selectors, services
 from notebooks.api.serializers import (
@@ -30,15 +28,6 @@ from notebooks.api.serializers import (
     NotebookSerializer,
 )
 from notebooks.models import Agent, Document, Notebook
-
-# Room for a multipart envelope (boundaries, part headers, the other fields) around the file.
-UPLOAD_ENVELOPE_BYTES = 64 * 1024
-
-
-def document_request_max_bytes() -> int:
-    """The largest upload request worth reading: a document as JSON is at most about twice its text
-    (escaped newlines and quotes). ``DATA_UPLOAD_MAX_MEMORY_SIZE`` follows the same rule."""
-    return 2 * settings.DOCUMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
 
 
 def _notebook_or_404(space: Space, notebook_id: uuid.UUID) -> Notebook:
@@ -149,15 +138,11 @@ class NotebookDocumentListView(SpaceScopedMixin, GenericAPIView):
     )
     def post(self, request: Request, notebook_id: uuid.UUID) -> Response:
         notebook = _notebook_or_404(self.space, notebook_id)
-        self._refuse_oversized_body(request)
         data = DocumentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         upload = fields.get("file")
         if upload is not None:
-            limit = settings.DOCUMENT_MAX_BYTES
-            if upload.size > limit:
-                raise services.DocumentTooLarge(upload.size, limit)
             name = fields.get("name") or upload.name or "document.txt"
             mime_type = fields.get("mime_type") or _upload_type(upload, name)
             content: bytes | str = upload.read()
@@ -168,17 +153,6 @@ class NotebookDocumentListView(SpaceScopedMixin, GenericAPIView):
             notebook=notebook, name=name, data=content, mime_type=mime_type, metadata=fields.get("metadata")
         )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
-
-    @staticmethod
-    def _refuse_oversized_body(request: Request) -> None:
-        """Answer 413 from the declared length, before the body is read at all."""
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return
-        if length > document_request_max_bytes():
-            limit = settings.DOCUMENT_MAX_BYTES
-            raise PayloadTooLarge(f"The request is {length} bytes; documents may be at most {limit} bytes.")
 
 
 def _upload_type(upload, name: str) -> str:
