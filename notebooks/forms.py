@@ -13,6 +13,7 @@ from django.template.defaultfilters import filesizeformat
 
 from notebooks.models import Notebook
 from notebooks.services import TEXT_MIME_TYPES
+from notebooks.validators import DESCRIPTION_MAX_LENGTH
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -35,7 +36,9 @@ def parse_tags(text: str) -> list[str]:
 
 class NotebookForm(forms.Form):
     name = forms.CharField(max_length=200, strip=True)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     tags = forms.CharField(
         required=False,
         help_text="Separate tags with commas, e.g. research, drafts.",

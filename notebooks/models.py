@@ -3,12 +3,17 @@
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Cast, Concat, Lower
 
-from notebooks.validators import validate_metadata, validate_tags
+from notebooks.validators import (
+    DESCRIPTION_MAX_LENGTH,
+    SYSTEM_PROMPT_MAX_LENGTH,
+    validate_metadata,
+    validate_tags,
+)
 
 
 class Notebook(models.Model):
@@ -23,7 +28,7 @@ class Notebook(models.Model):
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="notebooks")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notebooks")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     visibility = models.CharField(max_length=20, choices=Visibility.choices, default=Visibility.PRIVATE)
     # NULL, not "": the partial unique constraints below apply only to onboarding-made rows.
@@ -136,14 +141,14 @@ class Agent(models.Model):
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="agents")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agents")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.QA)
     model = models.CharField(max_length=100, default="gpt-4")
     temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
     max_tokens = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1), MaxValueValidator(128_000)]
     )
-    system_prompt = models.TextField(blank=True)
+    system_prompt = models.TextField(blank=True, validators=[MaxLengthValidator(SYSTEM_PROMPT_MAX_LENGTH)])
     knowledge_notebooks = models.ManyToManyField(Notebook, blank=True, related_name="agents")
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     # NULL, not "": the partial unique constraints below apply only to onboarding-made rows.

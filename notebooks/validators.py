@@ -7,6 +7,9 @@ from django.core.exceptions import ValidationError
 TAG_MAX_LENGTH = 50
 TAGS_MAX_COUNT = 20
 METADATA_MAX_DEPTH = 10
+# Free-text fields: generous for prose, bounded so one row cannot grow to the request size limit.
+DESCRIPTION_MAX_LENGTH = 10_000
+SYSTEM_PROMPT_MAX_LENGTH = 32_000
 METADATA_MAX_BYTES = 16 * 1024
 
 

@@ -8,7 +8,13 @@ from rest_framework import serializers
 
 from notebooks.models import Agent, Document, Notebook
 from notebooks.selectors import SEARCH_QUERY_MAX_LENGTH
-from notebooks.validators import TAG_MAX_LENGTH, TAGS_MAX_COUNT, validate_metadata
+from notebooks.validators import (
+    DESCRIPTION_MAX_LENGTH,
+    SYSTEM_PROMPT_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TAGS_MAX_COUNT,
+    validate_metadata,
+)
 
 
 def _max_length(model, field: str) -> int:
@@ -47,7 +53,9 @@ class NotebookSerializer(serializers.ModelSerializer):
 
 class NotebookInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=_max_length(Notebook, "name"))
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    description = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=DESCRIPTION_MAX_LENGTH
+    )
     tags = TagsField(required=False)
     visibility = serializers.ChoiceField(choices=Notebook.Visibility.choices, required=False)
 
@@ -121,11 +129,15 @@ class AgentSerializer(serializers.ModelSerializer):
 
 class AgentInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=_max_length(Agent, "name"))
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    description = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=DESCRIPTION_MAX_LENGTH
+    )
     type = serializers.ChoiceField(choices=Agent.Type.choices, required=False)
     model = serializers.CharField(required=False, max_length=_max_length(Agent, "model"))
     temperature = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=128_000)
-    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    system_prompt = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=SYSTEM_PROMPT_MAX_LENGTH
+    )
     tags = TagsField(required=False)
     notebook_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)

@@ -109,3 +109,25 @@ def test_a_viewer_cannot_create_agents(api_client, ada, make_user):
 
     assert response.status_code == 403
     assert not Agent.objects.filter(space=acme).exists()
+
+
+def test_agent_texts_are_bounded(api_client, ada):
+    client = api_client(ada)
+
+    response = client.post(
+        "/api/v1/agents",
+        {"name": "Verbose", "description": "x" * 10_001, "system_prompt": "x" * 32_001},
+        format="json",
+    )
+    longest = client.post(
+        "/api/v1/agents",
+        {"name": "Verbose", "description": "x" * 10_000, "system_prompt": "x" * 32_000},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "description": ["Ensure this field has no more than 10000 characters."],
+        "system_prompt": ["Ensure this field has no more than 32000 characters."],
+    }
+    assert longest.status_code == 201

@@ -97,3 +97,15 @@ def test_document_metadata_is_bounded_in_depth_and_size(space, user):
             document_create(notebook=notebook, name="bad.txt", data="x", metadata=metadata)
         with pytest.raises(ValidationError, match=message):
             document_update(document=document, metadata=metadata)
+
+
+def test_free_text_fields_are_bounded_by_the_models(space, user):
+    with pytest.raises(ValidationError) as caught:
+        notebook_create(space=space, owner=user, name="Long", description="x" * 10_001)
+    assert set(caught.value.message_dict) == {"description"}
+
+    with pytest.raises(ValidationError) as caught:
+        agent_create(
+            space=space, owner=user, name="Long", description="x" * 10_001, system_prompt="x" * 32_001
+        )
+    assert set(caught.value.message_dict) == {"description", "system_prompt"}

@@ -256,3 +256,15 @@ def test_user_text_is_escaped_on_every_page(signed_in, ada):
         page = signed_in.get(url).content.decode()
         assert XSS not in page, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
+
+
+def test_a_description_over_10000_characters_is_refused_next_to_the_field(signed_in, ada):
+    space = personal_space_of(ada)
+
+    response = signed_in.post(
+        f"/spaces/{space.pk}/notebooks/new/",
+        {"name": "Long", "description": "x" * 10_001, "visibility": "private"},
+    )
+
+    assert 'id="id_description_error"' in response.content.decode()
+    assert not Notebook.objects.filter(name="Long").exists()
