@@ -5,8 +5,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Cast, Concat, Lower
+from django.db.models import Q
 
 from notebooks.validators import (
     DESCRIPTION_MAX_LENGTH,
@@ -14,6 +13,17 @@ from notebooks.validators import (
     validate_metadata,
     validate_tags,
 )
+
+# Joins the searched fields in ``search_text``. Search queries refuse control characters, so a match
+# never spans two fields (a query ", " would otherwise match the JSON text of any two tags).
+SEARCH_SEPARATOR = "\x1f"
+SEARCHED_FIELDS = frozenset({"name", "description", "tags"})
+
+
+def notebook_search_text(name: str, description: str, tags: object) -> str:
+    """What the notebook search matches: name, description and each tag, lower-cased."""
+    tag_texts = [str(tag) for tag in tags] if isinstance(tags, list) else []
+    return SEARCH_SEPARATOR.join([name or "", description or "", *tag_texts]).lower()
 
 
 class Notebook(models.Model):
@@ -39,23 +49,10 @@ class Notebook(models.Model):
         editable=False,
         help_text="Set on notebooks created by onboarding, so a later run recognises them after a rename.",
     )
-    # What search matches, lower-cased, kept by the database itself. On PostgreSQL a trigram GIN
-    # index on it (migration 0002, not listed in Meta because SQLite cannot build it) serves the
-    # substring match of the notebook search.
-    search_text = models.GeneratedField(
-        expression=Lower(
-            Concat(
-                "name",
-                Value(" "),
-                "description",
-                Value(" "),
-                Cast("tags", models.TextField()),
-                output_field=models.TextField(),
-            )
-        ),
-        output_field=models.TextField(),
-        db_persist=True,
-    )
+    # What search matches (``notebook_search_text``), kept up to date by ``save()``. On PostgreSQL a
+    # trigram GIN index on it (migration 0004, not listed in Meta because SQLite cannot build it)
+    # serves the substring match of the notebook search.
+    search_text = models.TextField(default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,6 +74,14 @@ class Notebook(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or SEARCHED_FIELDS & set(update_fields):
+            self.search_text = notebook_search_text(self.name, self.description, self.tags)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return f"/notebooks/{self.pk}/"

@@ -53,10 +53,10 @@ def notebooks_in_space(space: Space) -> QuerySet[Notebook]:
 
 
 def notebook_search(space: Space, query: str) -> QuerySet[Notebook]:
-    """The space's notebooks whose name, description or tags contain ``query``, ignoring case.
+    """The space's notebooks whose name, description or a tag contains ``query``, ignoring case.
 
-    ``search_text`` is lower-cased by the database; on PostgreSQL its trigram GIN index serves this
-    ``LIKE '%…%'``.
+    ``search_text`` holds them lower-cased (``Notebook.save``); on PostgreSQL its trigram GIN index
+    serves this ``LIKE '%…%'``.
     """
     return notebooks_in_space(space).filter(search_text__contains=query.lower())
 

@@ -4,6 +4,8 @@ Input serializers check types and lengths; the services apply the models' own va
 API and the pages refuse the same things with the same messages.
 """
 
+import unicodedata
+
 from rest_framework import serializers
 
 from notebooks.models import Agent, Document, Notebook
@@ -62,6 +64,12 @@ class NotebookInputSerializer(serializers.Serializer):
 
 class NotebookSearchQuerySerializer(serializers.Serializer):
     query = serializers.CharField(min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH, trim_whitespace=False)
+
+    def validate_query(self, value: str) -> str:
+        # Control characters are never typed, and the search text joins its fields with one.
+        if any(unicodedata.category(character) == "Cc" for character in value):
+            raise serializers.ValidationError("The query must not contain control characters.")
+        return value
 
 
 class DocumentSerializer(serializers.ModelSerializer):
