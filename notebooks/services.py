@@ -125,10 +125,18 @@ def document_create(
 
 
 def document_update(*, document: Document, **fields: object) -> Document:
+    """Rename the document or replace its metadata, and touch its notebook.
+
+    Only the changed columns are validated and written: the text, which may be megabytes and is
+    usually not even loaded (``document_in_space`` defers it), is neither read nor rewritten.
+    """
     if "name" in fields and isinstance(fields["name"], str):
         fields["name"] = fields["name"].strip()
     _apply(document, fields, DOCUMENT_FIELDS)
-    _clean_and_save(document, exclude=["file"])
+    document.full_clean(exclude=["content", "file"])
+    with transaction.atomic():
+        document.save(update_fields=[*sorted(fields), "updated_at"])
+        document.notebook.save(update_fields=["updated_at"])
     return document
 
 

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
 from accounts.services import membership_add, space_create_organization
-from notebooks.models import Document
+from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +223,27 @@ def test_deeply_nested_metadata_answers_400(api_client, ada, notebook):
     for response in (patched, created):
         assert response.status_code == 400
         assert response.json() == {"metadata": ["Metadata may be nested at most 10 levels deep."]}
+
+
+def test_renaming_a_document_neither_reads_nor_writes_its_text(api_client, ada, notebook):
+    document = document_create(notebook=notebook, name="big.txt", data="text\n" * 10_000)
+    client = api_client(ada)
+    client.get(f"/api/v1/documents/{document.pk}")  # sign-in and onboarding checks happen once, before
+    before = Notebook.objects.get(pk=notebook.pk).updated_at
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.patch(
+            f"/api/v1/documents/{document.pk}", {"name": "renamed.txt", "metadata": {"k": 1}}, format="json"
+        )
+
+    assert response.status_code == 200, response.content
+    document_queries = [query["sql"] for query in queries if "notebooks_document" in query["sql"]]
+    assert document_queries
+    assert not [sql for sql in document_queries if '"content"' in sql], document_queries
+    document.refresh_from_db()
+    assert (document.name, document.metadata, document.content) == (
+        "renamed.txt",
+        {"k": 1},
+        "text\n" * 10_000,
+    )
+    assert Notebook.objects.get(pk=notebook.pk).updated_at > before
