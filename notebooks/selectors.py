@@ -14,6 +14,8 @@ from accounts.models import Space
 from notebooks.models import Agent, Document, Notebook
 
 SEARCH_QUERY_MAX_LENGTH = 100
+# Documents the dashboard lists under each notebook; the rest are counted ("and 3 more").
+DASHBOARD_DOCUMENTS = 5
 # Listing columns: a document's text can be megabytes and no list shows it.
 DOCUMENT_LIST_FIELDS = ("id", "notebook_id", "name", "mime_type", "size_bytes", "metadata", "created_at")
 
@@ -32,13 +34,20 @@ def _document_count() -> Coalesce:
 
 
 def notebooks_with_documents(space: Space) -> QuerySet[Notebook]:
-    """The space's notebooks, newest first, with their documents (without contents) prefetched."""
+    """The space's notebooks, newest first, with their document counts and their first
+    ``DASHBOARD_DOCUMENTS`` documents (without contents) in ``preview_documents``.
+
+    The prefetch is sliced per notebook (a window function), so a notebook of thousands of
+    documents costs the dashboard no more than one of five.
+    """
     documents = Document.objects.only("id", "notebook_id", "name", "mime_type", "size_bytes", "created_at")
+    preview = documents.order_by("created_at", "name")[:DASHBOARD_DOCUMENTS]
     return (
         Notebook.objects.filter(space=space)
-        .annotate(document_count=Count("documents"))
-        .prefetch_related(Prefetch("documents", queryset=documents.order_by("created_at", "name")))
-        .order_by("-updated_at")
+        .defer("search_text")
+        .annotate(document_count=_document_count())
+        .prefetch_related(Prefetch("documents", queryset=preview, to_attr="preview_documents"))
+        .order_by("-updated_at", "pk")
     )
 
 
