@@ -4,15 +4,12 @@ They only shape input; the services validate it (the same rules as the API) and 
 ``ValidationError``s are put back on the matching fields with ``add_service_errors``.
 """
 
-import mimetypes
-
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
 from notebooks.models import Notebook
-from notebooks.services import TEXT_MIME_TYPES
 from notebooks.validators import DESCRIPTION_MAX_LENGTH
 
 
@@ -73,22 +70,3 @@ class DocumentUploadForm(forms.Form):
         # The limit is a setting, read when the form is made rather than when the module is imported.
         limit = filesizeformat(settings.DOCUMENT_MAX_BYTES)
         self.fields["file"].help_text = f"Plain text, Markdown, CSV, HTML, JSON or XML, up to {limit}."
-
-    @property
-    def mime_type(self) -> str:
-        """The browser's type for the file, or the text type its extension implies.
-
-        Browsers send ``application/octet-stream`` or nothing for extensions they do not know (``.md`` on
-        many systems); the service still refuses anything that is not UTF-8 text.
-        """
-        upload = self.cleaned_data["file"]
-        declared = (upload.content_type or "").split(";", 1)[0].strip().lower()
-        if declared not in TEXT_MIME_TYPES:
-            guessed, _encoding = mimetypes.guess_type(upload.name)
-            if guessed in TEXT_MIME_TYPES:
-                return guessed
-        return declared or "application/octet-stream"
-
-    @property
-    def document_name(self) -> str:
-        return self.cleaned_data["name"] or self.cleaned_data["file"].name

@@ -4,10 +4,13 @@ Each function validates its input with the models' own validators before saving,
 web pages reject the same things with the same messages.
 """
 
+import mimetypes
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import Space, User
@@ -17,6 +20,29 @@ from notebooks.models import Agent, Document, Notebook
 TEXT_MIME_TYPES = frozenset(
     {"text/plain", "text/markdown", "text/csv", "text/html", "application/json", "application/xml"}
 )
+
+# Other names clients use for those formats.
+MIME_TYPE_ALIASES = {
+    "text/x-markdown": "text/markdown",
+    "text/x-csv": "text/csv",
+    "application/csv": "text/csv",
+    "text/xml": "application/xml",
+    "text/json": "application/json",
+}
+# What browsers send for a file whose extension they do not know (".md" on many systems).
+GENERIC_MIME_TYPES = frozenset({"", "application/octet-stream"})
+# Text formats by extension, not left to the system's mime.types, which varies between machines.
+TEXT_EXTENSIONS = {
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".json": "application/json",
+    ".xml": "application/xml",
+}
 
 NOTEBOOK_FIELDS = frozenset({"name", "description", "tags", "visibility"})
 DOCUMENT_FIELDS = frozenset({"name", "metadata"})
@@ -80,13 +106,33 @@ def notebook_delete(*, notebook: Notebook) -> None:
     notebook.delete()
 
 
+def normalize_mime_type(mime_type: str) -> str:
+    """``"Text/X-Markdown; charset=utf-8"`` -> ``"text/markdown"``: the base type, aliases resolved."""
+    base_type = mime_type.split(";", 1)[0].strip().lower()
+    return MIME_TYPE_ALIASES.get(base_type, base_type)
+
+
+def upload_mime_type(*, declared: str | None, filename: str) -> str:
+    """The type of an uploaded file: the one declared, unless it is the generic one browsers send
+    for unknown extensions; then the text type its extension names, or a guess, else plain text
+    (``document_text`` still refuses anything that is not UTF-8 text)."""
+    mime_type = normalize_mime_type(declared or "")
+    if mime_type not in GENERIC_MIME_TYPES:
+        return mime_type
+    extension = PurePosixPath(filename.lower()).suffix
+    if extension in TEXT_EXTENSIONS:
+        return TEXT_EXTENSIONS[extension]
+    guessed, _encoding = mimetypes.guess_type(filename)
+    return normalize_mime_type(guessed) if guessed else "text/plain"
+
+
 def document_text(*, data: bytes | str, mime_type: str) -> str:
     """Return the document's text; raise ``DocumentTooLarge`` or ``ValidationError`` if unfit."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     limit = settings.DOCUMENT_MAX_BYTES
     if len(raw) > limit:
         raise DocumentTooLarge(len(raw), limit)
-    base_type = mime_type.split(";", 1)[0].strip().lower()
+    base_type = normalize_mime_type(mime_type)
     if base_type not in TEXT_MIME_TYPES:
         allowed = ", ".join(sorted(TEXT_MIME_TYPES))
         raise ValidationError({"file": f"Documents must be text ({allowed}), not {base_type or 'unknown'}."})
@@ -113,7 +159,7 @@ def document_create(
     document = Document(
         notebook=notebook,
         name=name.strip(),
-        mime_type=mime_type.split(";", 1)[0].strip().lower(),
+        mime_type=normalize_mime_type(mime_type),
         content=text,
         size_bytes=len(text.encode("utf-8")),
         metadata=metadata if metadata is not None else {},
@@ -122,6 +168,31 @@ def document_create(
         _clean_and_save(document, exclude=["file"])
         notebook.save(update_fields=["updated_at"])
     return document
+
+
+def document_create_from_upload(
+    *,
+    notebook: Notebook,
+    upload: UploadedFile,
+    name: str | None = None,
+    mime_type: str | None = None,
+    metadata: dict | None = None,
+) -> Document:
+    """Store an uploaded file as a document, named after the file unless ``name`` is given, of the
+    type ``mime_type`` or else the one the client declared (see ``upload_mime_type``)."""
+    limit = settings.DOCUMENT_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise DocumentTooLarge(upload.size, limit)
+    filename = upload.name or ""
+    document_name = (name or "").strip() or filename.strip() or "document.txt"
+    declared = mime_type or getattr(upload, "content_type", None)
+    return document_create(
+        notebook=notebook,
+        name=document_name,
+        data=upload.read(),
+        mime_type=upload_mime_type(declared=declared, filename=filename or document_name),
+        metadata=metadata,
+    )
 
 
 def document_update(*, document: Document, **fields: object) -> Document:

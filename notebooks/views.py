@@ -145,11 +145,8 @@ def document_upload(request: HttpRequest, notebook_id: str) -> HttpResponse:
     form = DocumentUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            document = services.document_create(
-                notebook=notebook,
-                name=form.document_name,
-                data=form.cleaned_data["file"].read(),
-                mime_type=form.mime_type,
+            document = services.document_create_from_upload(
+                notebook=notebook, upload=form.cleaned_data["file"], name=form.cleaned_data["name"]
             )
         except services.DocumentTooLarge as error:
             form.add_error(

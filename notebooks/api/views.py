@@ -1,6 +1,5 @@
 """Notebooks, their search, documents and agents, in the request's space (see ``accounts.api.scoping``)."""
 
-import mimetypes
 import uuid
 
 from django.http import HttpResponse
@@ -141,27 +140,23 @@ class NotebookDocumentListView(SpaceScopedMixin, GenericAPIView):
         data = DocumentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        upload = fields.get("file")
-        if upload is not None:
-            name = fields.get("name") or upload.name or "document.txt"
-            mime_type = fields.get("mime_type") or _upload_type(upload, name)
-            content: bytes | str = upload.read()
+        if "file" in fields:
+            document = services.document_create_from_upload(
+                notebook=notebook,
+                upload=fields["file"],
+                name=fields.get("name"),
+                mime_type=fields.get("mime_type"),
+                metadata=fields.get("metadata"),
+            )
         else:
-            name, content = fields["name"], fields["content"]
-            mime_type = fields.get("mime_type") or "text/plain"
-        document = services.document_create(
-            notebook=notebook, name=name, data=content, mime_type=mime_type, metadata=fields.get("metadata")
-        )
+            document = services.document_create(
+                notebook=notebook,
+                name=fields["name"],
+                data=fields["content"],
+                mime_type=fields.get("mime_type") or "text/plain",
+                metadata=fields.get("metadata"),
+            )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
-
-
-def _upload_type(upload, name: str) -> str:
-    """The type the client declared, unless it is the generic one; then a guess from the name."""
-    declared = (getattr(upload, "content_type", "") or "").split(";", 1)[0].strip().lower()
-    if declared and declared != "application/octet-stream":
-        return declared
-    guessed, _encoding = mimetypes.guess_type(name)
-    return guessed or "text/plain"
 
 
 class DocumentDetailView(SpaceScopedMixin, APIView):

@@ -247,3 +247,18 @@ def test_renaming_a_document_neither_reads_nor_writes_its_text(api_client, ada, 
         "text\n" * 10_000,
     )
     assert Notebook.objects.get(pk=notebook.pk).updated_at > before
+
+
+def test_a_markdown_upload_is_accepted_under_any_of_its_names(api_client, ada, notebook, client):
+    url = f"/api/v1/notebooks/{notebook.pk}/documents"
+    upload = SimpleUploadedFile("a.md", b"# A\n", content_type="text/x-markdown")
+    from_api = api_client(ada).post(url, {"file": upload}, format="multipart")
+    client.force_login(ada)
+    upload = SimpleUploadedFile("b.md", b"# B\n", content_type="text/x-markdown")
+    from_page = client.post(f"/notebooks/{notebook.pk}/documents/", {"file": upload})
+
+    assert (from_api.status_code, from_page.status_code) == (201, 302)
+    assert set(Document.objects.filter(notebook=notebook).values_list("name", "mime_type")) == {
+        ("a.md", "text/markdown"),
+        ("b.md", "text/markdown"),
+    }

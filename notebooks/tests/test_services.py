@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.services import space_create_organization
 from notebooks.models import Document
@@ -8,6 +9,7 @@ from notebooks.services import (
     agent_create,
     agent_update,
     document_create,
+    document_create_from_upload,
     document_delete,
     document_update,
     notebook_create,
@@ -109,3 +111,33 @@ def test_free_text_fields_are_bounded_by_the_models(space, user):
             space=space, owner=user, name="Long", description="x" * 10_001, system_prompt="x" * 32_001
         )
     assert set(caught.value.message_dict) == {"description", "system_prompt"}
+
+
+@pytest.mark.parametrize(
+    ("filename", "declared", "stored"),
+    [
+        ("notes.md", "text/x-markdown", "text/markdown"),
+        ("notes.md", "application/octet-stream", "text/markdown"),
+        ("table.csv", "", "text/csv"),
+        ("data.xml", "text/xml; charset=utf-8", "application/xml"),
+        ("README", "application/octet-stream", "text/plain"),
+        ("notes.txt", "text/plain", "text/plain"),
+    ],
+)
+def test_uploads_are_typed_from_what_the_client_declared_or_the_extension(
+    space, user, filename, declared, stored
+):
+    notebook = notebook_create(space=space, owner=user, name="Plans")
+    upload = SimpleUploadedFile(filename, b"# text\n", content_type=declared)
+
+    document = document_create_from_upload(notebook=notebook, upload=upload)
+
+    assert (document.name, document.mime_type, document.content) == (filename, stored, "# text\n")
+
+
+def test_an_upload_declared_binary_is_refused_whatever_its_name(space, user):
+    notebook = notebook_create(space=space, owner=user, name="Plans")
+    upload = SimpleUploadedFile("photo.txt", b"\x89PNG", content_type="image/png")
+
+    with pytest.raises(ValidationError, match="must be text"):
+        document_create_from_upload(notebook=notebook, upload=upload, name="Renamed")
