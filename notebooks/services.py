@@ -5,6 +5,7 @@ web pages reject the same things with the same messages.
 """
 
 import mimetypes
+import uuid
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -14,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import Space, User
+from notebooks import selectors
 from notebooks.models import Agent, Document, Notebook
 
 # Text formats a document may have; anything else is refused rather than stored unreadable.
@@ -218,19 +220,38 @@ def document_delete(*, document: Document) -> None:
         notebook.save(update_fields=["updated_at"])
 
 
-def _check_knowledge(space: Space, notebooks: Iterable[Notebook]) -> list[Notebook]:
-    notebooks = list(notebooks)
-    if any(notebook.space_id != space.pk for notebook in notebooks):
-        raise ValidationError({"notebook_ids": "Knowledge notebooks must be in the agent's space."})
+def _knowledge(space: Space, notebook_ids: Iterable[uuid.UUID | str]) -> list[Notebook]:
+    """The notebooks named by id, all in ``space``; an id of another space's notebook is refused with
+    the same message as an unknown one, so nobody learns what exists elsewhere."""
+    wanted: set[uuid.UUID] = set()
+    missing: set[object] = set()
+    for notebook_id in notebook_ids:
+        try:
+            wanted.add(uuid.UUID(str(notebook_id)))
+        except ValueError:
+            missing.add(notebook_id)
+    notebooks = selectors.notebooks_with_ids(space, wanted)
+    missing |= wanted - {notebook.pk for notebook in notebooks}
+    if missing:
+        raise ValidationError(
+            {
+                "notebook_ids": [
+                    f"No notebook {notebook_id} in this space." for notebook_id in sorted(missing, key=str)
+                ]
+            }
+        )
     return notebooks
 
 
 @transaction.atomic
-def agent_create(*, space: Space, owner: User, notebooks: Iterable[Notebook] = (), **fields: object) -> Agent:
+def agent_create(
+    *, space: Space, owner: User, notebook_ids: Iterable[uuid.UUID | str] = (), **fields: object
+) -> Agent:
+    """Create an agent whose knowledge is the given notebooks of its own space."""
     unknown = set(fields) - AGENT_FIELDS
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
-    knowledge = _check_knowledge(space, notebooks)
+    knowledge = _knowledge(space, notebook_ids)
     agent = Agent(space=space, owner=owner, **fields)
     _clean_and_save(agent)
     agent.knowledge_notebooks.set(knowledge)
@@ -238,11 +259,15 @@ def agent_create(*, space: Space, owner: User, notebooks: Iterable[Notebook] = (
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, notebooks: Iterable[Notebook] | None = None, **fields: object) -> Agent:
+def agent_update(
+    *, agent: Agent, notebook_ids: Iterable[uuid.UUID | str] | None = None, **fields: object
+) -> Agent:
+    """Change the agent's fields and, when ``notebook_ids`` is given, replace its knowledge."""
     _apply(agent, fields, AGENT_FIELDS)
+    knowledge = None if notebook_ids is None else _knowledge(agent.space, notebook_ids)
     _clean_and_save(agent)
-    if notebooks is not None:
-        agent.knowledge_notebooks.set(_check_knowledge(agent.space, notebooks))
+    if knowledge is not None:
+        agent.knowledge_notebooks.set(knowledge)
     return agent
 
 

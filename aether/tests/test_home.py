@@ -69,7 +69,7 @@ def test_the_dashboard_costs_the_same_queries_for_one_notebook_or_many(client, u
     for number in range(10):
         notebook = notebook_create(space=space, owner=user, name=f"Notebook {number}", tags=["t"])
         document_create(notebook=notebook, name=f"doc {number}.txt", data="text")
-        agent_create(space=space, owner=user, name=f"Agent {number}", notebooks=[notebook])
+        agent_create(space=space, owner=user, name=f"Agent {number}", notebook_ids=[notebook.pk])
 
     with CaptureQueriesContext(connection) as eleven_notebooks:
         page = client.get("/").content.decode()

@@ -221,9 +221,7 @@ class AgentListView(SpaceScopedMixin, GenericAPIView):
     def post(self, request: Request) -> Response:
         data = AgentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        notebooks = _knowledge(self.space, fields.pop("notebook_ids", []))
-        agent = services.agent_create(space=self.space, owner=request.user, notebooks=notebooks, **fields)
+        agent = services.agent_create(space=self.space, owner=request.user, **data.validated_data)
         return Response(
             AgentSerializer(_agent_or_404(self.space, agent.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -245,28 +243,10 @@ class AgentDetailView(SpaceScopedMixin, APIView):
         agent = _agent_or_404(self.space, agent_id)
         data = AgentInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        notebook_ids = fields.pop("notebook_ids", None)
-        notebooks = None if notebook_ids is None else _knowledge(self.space, notebook_ids)
-        services.agent_update(agent=agent, notebooks=notebooks, **fields)
+        services.agent_update(agent=agent, **data.validated_data)
         return Response(AgentSerializer(_agent_or_404(self.space, agent_id)).data)
 
     @extend_schema(responses={204: None}, operation_id="agents_destroy")
     def delete(self, request: Request, agent_id: uuid.UUID) -> Response:
         services.agent_delete(agent=_agent_or_404(self.space, agent_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _knowledge(space: Space, notebook_ids: list[uuid.UUID]) -> list[Notebook]:
-    """The notebooks named by id, all in ``space``; any other id is refused like an unknown one."""
-    notebooks = selectors.notebooks_with_ids(space, notebook_ids)
-    missing = set(notebook_ids) - {notebook.pk for notebook in notebooks}
-    if missing:
-        raise exceptions.ValidationError(
-            {
-                "notebook_ids": [
-                    f"No notebook {notebook_id} in this space." for notebook_id in sorted(missing, key=str)
-                ]
-            }
-        )
-    return notebooks

@@ -80,13 +80,16 @@ def test_knowledge_from_another_space_is_refused_like_an_unknown_notebook(api_cl
     own_other_space = notebook_create(space=acme, owner=ada, name="Acme notes")
     client = api_client(ada)
 
+    notebook_ids = [str(foreign.pk), str(own_other_space.pk), "00000000-0000-4000-8000-000000000000"]
     answers = [
-        client.post("/api/v1/agents", {"name": "Spy", "notebook_ids": [str(notebook_id)]}, format="json")
-        for notebook_id in (foreign.pk, own_other_space.pk, "00000000-0000-4000-8000-000000000000")
+        client.post("/api/v1/agents", {"name": "Spy", "notebook_ids": [notebook_id]}, format="json")
+        for notebook_id in notebook_ids
     ]
 
     assert [a.status_code for a in answers] == [400, 400, 400]
-    assert all(list(a.json()) == ["notebook_ids"] for a in answers)
+    assert [a.json() for a in answers] == [
+        {"notebook_ids": [f"No notebook {notebook_id} in this space."]} for notebook_id in notebook_ids
+    ]
     assert not Agent.objects.filter(name="Spy").exists()
 
 

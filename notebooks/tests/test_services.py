@@ -66,11 +66,11 @@ def test_agents_only_know_notebooks_of_their_own_space(space, user):
     inside = notebook_create(space=space, owner=user, name="Inside")
     outside = notebook_create(space=other, owner=user, name="Outside")
 
-    agent = agent_create(space=space, owner=user, notebooks=[inside], name="Helper", type="qa")
+    agent = agent_create(space=space, owner=user, notebook_ids=[inside.pk], name="Helper", type="qa")
     assert list(agent.knowledge_notebooks.all()) == [inside]
 
     with pytest.raises(ValidationError) as caught:
-        agent_update(agent=agent, notebooks=[outside])
+        agent_update(agent=agent, notebook_ids=[outside.pk])
     assert "notebook_ids" in caught.value.message_dict
     with pytest.raises(ValidationError) as caught:
         agent_create(space=space, owner=user, name="Bad", type="oracle", temperature=5)
@@ -141,3 +141,22 @@ def test_an_upload_declared_binary_is_refused_whatever_its_name(space, user):
 
     with pytest.raises(ValidationError, match="must be text"):
         document_create_from_upload(notebook=notebook, upload=upload, name="Renamed")
+
+
+def test_agent_knowledge_is_resolved_in_the_agents_space(space, user, make_user):
+    stranger = make_user()
+    foreign = notebook_create(
+        space=space_create_organization(owner=stranger, name="Theirs"), owner=stranger, name="Secret"
+    )
+    mine = notebook_create(space=space, owner=user, name="Mine")
+    agent = agent_create(space=space, owner=user, name="Helper", notebook_ids=[str(mine.pk)])
+
+    for notebook_ids in ([foreign.pk], ["00000000-0000-4000-8000-000000000000"], ["not-an-id"]):
+        with pytest.raises(ValidationError) as caught:
+            agent_update(agent=agent, notebook_ids=notebook_ids)
+        assert caught.value.message_dict == {
+            "notebook_ids": [f"No notebook {notebook_ids[0]} in this space."]
+        }
+        with pytest.raises(ValidationError):
+            agent_create(space=space, owner=user, name="Spy", notebook_ids=notebook_ids)
+    assert list(agent.knowledge_notebooks.all()) == [mine]
