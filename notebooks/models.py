@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from notebooks.validators import (
     DESCRIPTION_MAX_LENGTH,
@@ -84,7 +85,7 @@ class Notebook(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return f"/notebooks/{self.pk}/"
+        return reverse("notebook-detail", args=[self.pk])
 
 
 class Document(models.Model):
@@ -124,7 +125,7 @@ class Document(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return f"/documents/{self.pk}/"
+        return reverse("document-detail", args=[self.pk])
 
     def read_text(self) -> str:
         """The document's text, from the inline content or the stored file."""
@@ -194,4 +195,4 @@ class Agent(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return f"/agents/{self.pk}/"
+        return reverse("agent-detail", args=[self.pk])
