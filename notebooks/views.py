@@ -109,6 +109,8 @@ def notebook_edit(request: HttpRequest, notebook_id: str) -> HttpResponse:
             services.notebook_update(notebook=notebook, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
+            # The refused values stay in the form; the title and breadcrumbs show what is stored.
+            notebook.refresh_from_db()
         else:
             messages.success(request, "Notebook saved.")
             return redirect(notebook)

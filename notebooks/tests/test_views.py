@@ -268,3 +268,32 @@ def test_a_description_over_10000_characters_is_refused_next_to_the_field(signed
 
     assert 'id="id_description_error"' in response.content.decode()
     assert not Notebook.objects.filter(name="Long").exists()
+
+
+@pytest.mark.urls("notebooks.tests.urls_elsewhere")
+def test_object_links_follow_the_url_configuration(ada):
+    notebook = onboarding_notebook_of(ada)
+    document = notebook.documents.first()
+    agent = onboarding_agent_of(ada)
+
+    assert notebook.get_absolute_url() == f"/elsewhere/notebooks/{notebook.pk}/"
+    assert document.get_absolute_url() == f"/elsewhere/documents/{document.pk}/"
+    assert agent.get_absolute_url() == f"/elsewhere/agents/{agent.pk}/"
+
+
+def test_a_refused_edit_keeps_the_stored_name_in_the_title_and_breadcrumbs(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
+    too_many_tags = ", ".join(f"tag{number}" for number in range(21))
+
+    response = signed_in.post(
+        f"/notebooks/{notebook.pk}/edit/",
+        {"name": "Renamed", "tags": too_many_tags, "visibility": "private"},
+    )
+
+    page = response.content.decode()
+    assert "At most 20 tags are allowed." in page
+    assert "<title>Edit Getting Started ·" in page
+    assert f'\u203a <a href="/notebooks/{notebook.pk}/">Getting Started</a></nav>' in page
+    assert 'value="Renamed"' in page
+    notebook.refresh_from_db()
+    assert notebook.name == "Getting Started"
