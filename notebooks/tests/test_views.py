@@ -197,13 +197,26 @@ def test_pages_of_a_space_the_user_is_not_in_are_not_found(client, make_user, ad
         f"/notebooks/{notebook.pk}/edit/",
         f"/notebooks/{notebook.pk}/delete/",
         f"/documents/{document.pk}/",
+        f"/documents/{document.pk}/delete/",
         f"/agents/{agent.pk}/",
         f"/spaces/{notebook.space_id}/",
         f"/spaces/{notebook.space_id}/notebooks/new/",
     ):
         assert client.get(url).status_code == 404, url
-    assert client.post(f"/notebooks/{notebook.pk}/delete/").status_code == 404
-    assert Notebook.objects.filter(pk=notebook.pk).exists()
+    for url in (
+        f"/notebooks/{notebook.pk}/edit/",
+        f"/notebooks/{notebook.pk}/delete/",
+        f"/documents/{document.pk}/delete/",
+        f"/spaces/{notebook.space_id}/notebooks/new/",
+    ):
+        assert client.post(url, {"name": "Taken over", "visibility": "private"}).status_code == 404, url
+    file = SimpleUploadedFile("planted.txt", b"planted", content_type="text/plain")
+    assert client.post(f"/notebooks/{notebook.pk}/documents/", {"file": file}).status_code == 404
+    notebook.refresh_from_db()
+    assert notebook.name == "Getting Started"
+    assert Document.objects.filter(pk=document.pk).exists()
+    assert not Document.objects.filter(name="planted.txt").exists()
+    assert not Notebook.objects.filter(name="Taken over").exists()
 
 
 def test_a_viewer_reads_but_cannot_change_anything(client, make_user, ada):
