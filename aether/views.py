@@ -17,6 +17,7 @@ from onboarding.panel import onboarding_panel_of
 
 # Notebooks per dashboard page, as many as an API page.
 DASHBOARD_NOTEBOOKS = 50
+MAX_DASHBOARD_PAGE = 1_000_000
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -75,8 +76,10 @@ def _dashboard(request: HttpRequest, membership: Membership | None) -> HttpRespo
 
 
 def _page_number(request: HttpRequest) -> int:
-    """The ``page`` parameter; anything but a positive number means the first page."""
+    """The ``page`` parameter; anything but a plausible page number means the first page."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        number = int(request.GET.get("page", "1"))
     except ValueError:
         return 1
+    # Bounded so the offset always fits the database's integers.
+    return number if 1 <= number <= MAX_DASHBOARD_PAGE else 1

@@ -99,3 +99,14 @@ def test_the_dashboard_lists_five_documents_a_notebook_and_pages_the_notebooks(c
     names = re.findall(r'<h3><a href="/notebooks/[^"]+/">([^<]+)</a></h3>', first + second)
     assert len(names) == 52 and len(set(names)) == 52  # 50 fillers, Busy and Getting Started
     assert '<a href="?page=1" rel="prev">Previous</a>' in second and 'rel="next"' not in second
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "x", "99999999999999999999999"])
+def test_a_dashboard_page_number_out_of_range_shows_the_first_page(client, user, page):
+    onboard_user(user=user, trigger="login")
+    client.force_login(user)
+
+    response = client.get("/", {"page": page})
+
+    assert response.status_code == 200
+    assert "Getting Started" in response.content.decode()
