@@ -220,7 +220,7 @@ def document_delete(*, document: Document) -> None:
         notebook.save(update_fields=["updated_at"])
 
 
-def _knowledge(space: Space, notebook_ids: Iterable[uuid.UUID | str]) -> list[Notebook]:
+def agent_knowledge(*, space: Space, notebook_ids: Iterable[uuid.UUID | str]) -> list[Notebook]:
     """The notebooks named by id, all in ``space``; an id of another space's notebook is refused with
     the same message as an unknown one, so nobody learns what exists elsewhere."""
     wanted: set[uuid.UUID] = set()
@@ -251,7 +251,7 @@ def agent_create(
     unknown = set(fields) - AGENT_FIELDS
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
-    knowledge = _knowledge(space, notebook_ids)
+    knowledge = agent_knowledge(space=space, notebook_ids=notebook_ids)
     agent = Agent(space=space, owner=owner, **fields)
     _clean_and_save(agent)
     agent.knowledge_notebooks.set(knowledge)
@@ -264,7 +264,9 @@ def agent_update(
 ) -> Agent:
     """Change the agent's fields and, when ``notebook_ids`` is given, replace its knowledge."""
     _apply(agent, fields, AGENT_FIELDS)
-    knowledge = None if notebook_ids is None else _knowledge(agent.space, notebook_ids)
+    knowledge = (
+        None if notebook_ids is None else agent_knowledge(space=agent.space, notebook_ids=notebook_ids)
+    )
     _clean_and_save(agent)
     if knowledge is not None:
         agent.knowledge_notebooks.set(knowledge)
