@@ -39,7 +39,8 @@ def membership_in(user: User, space_id: uuid.UUID | str) -> Membership | None:
 
 
 def space_members(space: Space) -> QuerySet[Membership]:
-    return Membership.objects.filter(space=space).select_related("user").order_by("user__email")
+    # The primary key breaks ties (e-mail addresses are not unique), so pages never overlap.
+    return Membership.objects.filter(space=space).select_related("user").order_by("user__email", "pk")
 
 
 def user_by_email(email: str) -> User | None:

@@ -4,10 +4,13 @@ Services raise Django's ``ValidationError`` and a few domain exceptions; they ar
 answers here, once, rather than in each view.
 """
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
@@ -17,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.services import MembershipConflict
 from notebooks.services import DocumentTooLarge
+from notebooks.uploads import UploadTooLarge
 
 API_PREFIX = "/api/"
 
@@ -43,6 +47,8 @@ def _as_api_exception(exc: Exception) -> Exception:
             detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
         return exceptions.ValidationError(detail)
     if isinstance(exc, DocumentTooLarge):
+        return PayloadTooLarge(str(exc))
+    if isinstance(exc, UploadTooLarge):
         return PayloadTooLarge(str(exc))
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
@@ -80,6 +86,22 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Malformed requests answer 400; a body refused for its size (``RequestDataTooBig``, raised while
+    Django reads it, before any view runs) answers 413, as JSON under ``/api/`` or as a page."""
+    if isinstance(exception, RequestDataTooBig):
+        return request_too_large(request, exception)
     if _is_api(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)
+
+
+def request_too_large(request: HttpRequest, exception: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DOCUMENT_MAX_BYTES
+    if _is_api(request):
+        detail = str(exception) if isinstance(exception, UploadTooLarge) else PayloadTooLarge.default_detail
+        return JsonResponse({"detail": detail}, status=413)
+    # Back to the page the form was on, when it is one of ours.
+    referer = request.META.get("HTTP_REFERER", "")
+    same_site = url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure())
+    context = {"limit": limit, "back_url": referer if referer and same_site else "/"}
+    return render(request, "request_too_large.html", context, status=413)

@@ -188,8 +188,15 @@ ONBOARDING_TIMEOUT_SECONDS = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 # Largest request body Django reads into memory (JSON bodies, multipart fields other than files).
 # A document sent as JSON escapes its text (newlines, quotes), so its body may be about twice the
-# document; notebooks.api.views refuses larger document uploads by the same rule before reading them.
+# document.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, 2 * DOCUMENT_MAX_BYTES + 64 * 1024)
+# Multipart uploads larger than a document (plus its envelope) are refused while being read, before
+# Django's handlers write them to memory or disk (notebooks/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "notebooks.uploads.DocumentSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -199,7 +206,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only; the document upload adds multipart itself.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["aether.api_parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "aether.api_schema.AetherAutoSchema",

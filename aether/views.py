@@ -15,6 +15,10 @@ from aether.forms import SpaceSwitchForm
 from notebooks.selectors import agents_in_space, notebooks_with_documents
 from onboarding.panel import onboarding_panel_of
 
+# Notebooks per dashboard page, as many as an API page.
+DASHBOARD_NOTEBOOKS = 50
+MAX_DASHBOARD_PAGE = 1_000_000
+
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
@@ -46,11 +50,36 @@ def space_switch(request: HttpRequest) -> HttpResponse:
 
 def _dashboard(request: HttpRequest, membership: Membership | None) -> HttpResponse:
     space = membership.space if membership else None
+    page = _page_number(request)
+    notebooks: list = []
+    if space:
+        # One row past the page says whether there is a next one, without a COUNT query.
+        start = (page - 1) * DASHBOARD_NOTEBOOKS
+        notebooks = list(notebooks_with_documents(space)[start : start + DASHBOARD_NOTEBOOKS + 1])
+    has_next = len(notebooks) > DASHBOARD_NOTEBOOKS
+    notebooks = notebooks[:DASHBOARD_NOTEBOOKS]
+    for notebook in notebooks:
+        notebook.more_documents = notebook.document_count - len(notebook.preview_documents)
     context = {
         "membership": membership,
         "space": space,
-        "notebooks": notebooks_with_documents(space) if space else [],
+        "notebooks": notebooks,
+        "page": {
+            "number": page,
+            "previous": page - 1 if page > 1 else None,
+            "next": page + 1 if has_next else None,
+        },
         "agents": agents_in_space(space) if space else [],
         "onboarding": onboarding_panel_of(request.user),
     }
     return render(request, "dashboard.html", context)
+
+
+def _page_number(request: HttpRequest) -> int:
+    """The ``page`` parameter; anything but a plausible page number means the first page."""
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+    # Bounded so the offset always fits the database's integers.
+    return number if 1 <= number <= MAX_DASHBOARD_PAGE else 1

@@ -73,10 +73,14 @@ def fill(space, owner, count: int) -> None:
 
     from django.db import connection
 
+    from notebooks.models import notebook_search_text
+
     rng = random.Random(4)
     words = vocabulary(rng)
     rare = set(rng.sample(range(count), RARE_COUNT))
-    columns = "id, space_id, owner_id, name, description, tags, visibility, created_at, updated_at"
+    columns = (
+        "id, space_id, owner_id, name, description, tags, search_text, visibility, created_at, updated_at"
+    )
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY notebooks_notebook ({columns}) FROM STDIN") as copy,
@@ -86,7 +90,7 @@ def fill(space, owner, count: int) -> None:
             description = " ".join(rng.choices(words, k=12))
             if number in rare:
                 description = f"{description} {RARE_PHRASE.title()} notes"
-            tags = json.dumps(rng.sample(words, k=2))
+            tags = rng.sample(words, k=2)
             copy.write_row(
                 (
                     uuid.uuid4(),
@@ -94,7 +98,9 @@ def fill(space, owner, count: int) -> None:
                     owner.pk,
                     name,
                     description,
-                    tags,
+                    json.dumps(tags),
+                    # What Notebook.save() would store; COPY bypasses it.
+                    notebook_search_text(name, description, tags),
                     "private",
                     "2026-01-01",
                     "2026-01-01",

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from notebooks.models import Agent, Document, Notebook
-from notebooks.services import _check_knowledge
+from notebooks.services import agent_knowledge
 
 
 class MadeByOnboardingFilter(admin.SimpleListFilter):
@@ -101,9 +101,11 @@ class AgentForm(forms.ModelForm):
         space, notebooks = cleaned.get("space"), cleaned.get("knowledge_notebooks")
         if space is not None and notebooks is not None:
             try:
-                _check_knowledge(space, notebooks)  # the rule agent_create/agent_update apply
-            except ValidationError as exc:
-                self.add_error("knowledge_notebooks", exc.message_dict["notebook_ids"])
+                # The rule agent_create/agent_update apply.
+                agent_knowledge(space=space, notebook_ids=[notebook.pk for notebook in notebooks])
+            except ValidationError:
+                # Staff see every space's notebooks: say what is wrong rather than which ids.
+                self.add_error("knowledge_notebooks", "Knowledge notebooks must be in the agent's space.")
         return cleaned
 
 

@@ -4,16 +4,13 @@ They only shape input; the services validate it (the same rules as the API) and 
 ``ValidationError``s are put back on the matching fields with ``add_service_errors``.
 """
 
-import mimetypes
-
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 
 from notebooks.models import Notebook
-from notebooks.services import TEXT_MIME_TYPES
+from notebooks.validators import DESCRIPTION_MAX_LENGTH
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
@@ -36,7 +33,9 @@ def parse_tags(text: str) -> list[str]:
 
 class NotebookForm(forms.Form):
     name = forms.CharField(max_length=200, strip=True)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     tags = forms.CharField(
         required=False,
         help_text="Separate tags with commas, e.g. research, drafts.",
@@ -71,33 +70,3 @@ class DocumentUploadForm(forms.Form):
         # The limit is a setting, read when the form is made rather than when the module is imported.
         limit = filesizeformat(settings.DOCUMENT_MAX_BYTES)
         self.fields["file"].help_text = f"Plain text, Markdown, CSV, HTML, JSON or XML, up to {limit}."
-
-    def clean_file(self) -> UploadedFile:
-        upload = self.cleaned_data["file"]
-        limit = settings.DOCUMENT_MAX_BYTES
-        # Refuse before reading: the size is known from the request without loading the file.
-        if upload.size > limit:
-            raise ValidationError(
-                f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}.",
-                code="too_large",
-            )
-        return upload
-
-    @property
-    def mime_type(self) -> str:
-        """The browser's type for the file, or the text type its extension implies.
-
-        Browsers send ``application/octet-stream`` or nothing for extensions they do not know (``.md`` on
-        many systems); the service still refuses anything that is not UTF-8 text.
-        """
-        upload = self.cleaned_data["file"]
-        declared = (upload.content_type or "").split(";", 1)[0].strip().lower()
-        if declared not in TEXT_MIME_TYPES:
-            guessed, _encoding = mimetypes.guess_type(upload.name)
-            if guessed in TEXT_MIME_TYPES:
-                return guessed
-        return declared or "application/octet-stream"
-
-    @property
-    def document_name(self) -> str:
-        return self.cleaned_data["name"] or self.cleaned_data["file"].name

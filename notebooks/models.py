@@ -3,12 +3,28 @@
 import uuid
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q, Value
-from django.db.models.functions import Cast, Concat, Lower
+from django.db.models import Q
+from django.urls import reverse
 
-from notebooks.validators import validate_metadata, validate_tags
+from notebooks.validators import (
+    DESCRIPTION_MAX_LENGTH,
+    SYSTEM_PROMPT_MAX_LENGTH,
+    validate_metadata,
+    validate_tags,
+)
+
+# Joins the searched fields in ``search_text``. Search queries refuse control characters, so a match
+# never spans two fields (a query ", " would otherwise match the JSON text of any two tags).
+SEARCH_SEPARATOR = "\x1f"
+SEARCHED_FIELDS = frozenset({"name", "description", "tags"})
+
+
+def notebook_search_text(name: str, description: str, tags: object) -> str:
+    """What the notebook search matches: name, description and each tag, lower-cased."""
+    tag_texts = [str(tag) for tag in tags] if isinstance(tags, list) else []
+    return SEARCH_SEPARATOR.join([name or "", description or "", *tag_texts]).lower()
 
 
 class Notebook(models.Model):
@@ -23,7 +39,7 @@ class Notebook(models.Model):
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="notebooks")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notebooks")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     visibility = models.CharField(max_length=20, choices=Visibility.choices, default=Visibility.PRIVATE)
     # NULL, not "": the partial unique constraints below apply only to onboarding-made rows.
@@ -34,23 +50,10 @@ class Notebook(models.Model):
         editable=False,
         help_text="Set on notebooks created by onboarding, so a later run recognises them after a rename.",
     )
-    # What search matches, lower-cased, kept by the database itself. On PostgreSQL a trigram GIN
-    # index on it (migration 0002, not listed in Meta because SQLite cannot build it) serves the
-    # substring match of the notebook search.
-    search_text = models.GeneratedField(
-        expression=Lower(
-            Concat(
-                "name",
-                Value(" "),
-                "description",
-                Value(" "),
-                Cast("tags", models.TextField()),
-                output_field=models.TextField(),
-            )
-        ),
-        output_field=models.TextField(),
-        db_persist=True,
-    )
+    # What search matches (``notebook_search_text``), kept up to date by ``save()``. On PostgreSQL a
+    # trigram GIN index on it (migration 0004, not listed in Meta because SQLite cannot build it)
+    # serves the substring match of the notebook search.
+    search_text = models.TextField(default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,8 +76,16 @@ class Notebook(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or SEARCHED_FIELDS & set(update_fields):
+            self.search_text = notebook_search_text(self.name, self.description, self.tags)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
-        return f"/notebooks/{self.pk}/"
+        return reverse("notebook-detail", args=[self.pk])
 
 
 class Document(models.Model):
@@ -114,7 +125,7 @@ class Document(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return f"/documents/{self.pk}/"
+        return reverse("document-detail", args=[self.pk])
 
     def read_text(self) -> str:
         """The document's text, from the inline content or the stored file."""
@@ -136,14 +147,14 @@ class Agent(models.Model):
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="agents")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agents")
     name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.QA)
     model = models.CharField(max_length=100, default="gpt-4")
     temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
     max_tokens = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1), MaxValueValidator(128_000)]
     )
-    system_prompt = models.TextField(blank=True)
+    system_prompt = models.TextField(blank=True, validators=[MaxLengthValidator(SYSTEM_PROMPT_MAX_LENGTH)])
     knowledge_notebooks = models.ManyToManyField(Notebook, blank=True, related_name="agents")
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     # NULL, not "": the partial unique constraints below apply only to onboarding-made rows.
@@ -184,4 +195,4 @@ class Agent(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return f"/agents/{self.pk}/"
+        return reverse("agent-detail", args=[self.pk])

@@ -4,19 +4,47 @@ Each function validates its input with the models' own validators before saving,
 web pages reject the same things with the same messages.
 """
 
+import mimetypes
+import uuid
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import Space, User
+from notebooks import selectors
 from notebooks.models import Agent, Document, Notebook
 
 # Text formats a document may have; anything else is refused rather than stored unreadable.
 TEXT_MIME_TYPES = frozenset(
     {"text/plain", "text/markdown", "text/csv", "text/html", "application/json", "application/xml"}
 )
+
+# Other names clients use for those formats.
+MIME_TYPE_ALIASES = {
+    "text/x-markdown": "text/markdown",
+    "text/x-csv": "text/csv",
+    "application/csv": "text/csv",
+    "text/xml": "application/xml",
+    "text/json": "application/json",
+}
+# What browsers send for a file whose extension they do not know (".md" on many systems).
+GENERIC_MIME_TYPES = frozenset({"", "application/octet-stream"})
+# Text formats by extension, not left to the system's mime.types, which varies between machines.
+TEXT_EXTENSIONS = {
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".json": "application/json",
+    ".xml": "application/xml",
+}
 
 NOTEBOOK_FIELDS = frozenset({"name", "description", "tags", "visibility"})
 DOCUMENT_FIELDS = frozenset({"name", "metadata"})
@@ -80,13 +108,33 @@ def notebook_delete(*, notebook: Notebook) -> None:
     notebook.delete()
 
 
+def normalize_mime_type(mime_type: str) -> str:
+    """``"Text/X-Markdown; charset=utf-8"`` -> ``"text/markdown"``: the base type, aliases resolved."""
+    base_type = mime_type.split(";", 1)[0].strip().lower()
+    return MIME_TYPE_ALIASES.get(base_type, base_type)
+
+
+def upload_mime_type(*, declared: str | None, filename: str) -> str:
+    """The type of an uploaded file: the one declared, unless it is the generic one browsers send
+    for unknown extensions; then the text type its extension names, or a guess, else plain text
+    (``document_text`` still refuses anything that is not UTF-8 text)."""
+    mime_type = normalize_mime_type(declared or "")
+    if mime_type not in GENERIC_MIME_TYPES:
+        return mime_type
+    extension = PurePosixPath(filename.lower()).suffix
+    if extension in TEXT_EXTENSIONS:
+        return TEXT_EXTENSIONS[extension]
+    guessed, _encoding = mimetypes.guess_type(filename)
+    return normalize_mime_type(guessed) if guessed else "text/plain"
+
+
 def document_text(*, data: bytes | str, mime_type: str) -> str:
     """Return the document's text; raise ``DocumentTooLarge`` or ``ValidationError`` if unfit."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     limit = settings.DOCUMENT_MAX_BYTES
     if len(raw) > limit:
         raise DocumentTooLarge(len(raw), limit)
-    base_type = mime_type.split(";", 1)[0].strip().lower()
+    base_type = normalize_mime_type(mime_type)
     if base_type not in TEXT_MIME_TYPES:
         allowed = ", ".join(sorted(TEXT_MIME_TYPES))
         raise ValidationError({"file": f"Documents must be text ({allowed}), not {base_type or 'unknown'}."})
@@ -113,7 +161,7 @@ def document_create(
     document = Document(
         notebook=notebook,
         name=name.strip(),
-        mime_type=mime_type.split(";", 1)[0].strip().lower(),
+        mime_type=normalize_mime_type(mime_type),
         content=text,
         size_bytes=len(text.encode("utf-8")),
         metadata=metadata if metadata is not None else {},
@@ -124,11 +172,44 @@ def document_create(
     return document
 
 
+def document_create_from_upload(
+    *,
+    notebook: Notebook,
+    upload: UploadedFile,
+    name: str | None = None,
+    mime_type: str | None = None,
+    metadata: dict | None = None,
+) -> Document:
+    """Store an uploaded file as a document, named after the file unless ``name`` is given, of the
+    type ``mime_type`` or else the one the client declared (see ``upload_mime_type``)."""
+    limit = settings.DOCUMENT_MAX_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise DocumentTooLarge(upload.size, limit)
+    filename = upload.name or ""
+    document_name = (name or "").strip() or filename.strip() or "document.txt"
+    declared = mime_type or getattr(upload, "content_type", None)
+    return document_create(
+        notebook=notebook,
+        name=document_name,
+        data=upload.read(),
+        mime_type=upload_mime_type(declared=declared, filename=filename or document_name),
+        metadata=metadata,
+    )
+
+
 def document_update(*, document: Document, **fields: object) -> Document:
+    """Rename the document or replace its metadata, and touch its notebook.
+
+    Only the changed columns are validated and written: the text, which may be megabytes and is
+    usually not even loaded (``document_in_space`` defers it), is neither read nor rewritten.
+    """
     if "name" in fields and isinstance(fields["name"], str):
         fields["name"] = fields["name"].strip()
     _apply(document, fields, DOCUMENT_FIELDS)
-    _clean_and_save(document, exclude=["file"])
+    document.full_clean(exclude=["content", "file"])
+    with transaction.atomic():
+        document.save(update_fields=[*sorted(fields), "updated_at"])
+        document.notebook.save(update_fields=["updated_at"])
     return document
 
 
@@ -139,19 +220,38 @@ def document_delete(*, document: Document) -> None:
         notebook.save(update_fields=["updated_at"])
 
 
-def _check_knowledge(space: Space, notebooks: Iterable[Notebook]) -> list[Notebook]:
-    notebooks = list(notebooks)
-    if any(notebook.space_id != space.pk for notebook in notebooks):
-        raise ValidationError({"notebook_ids": "Knowledge notebooks must be in the agent's space."})
+def agent_knowledge(*, space: Space, notebook_ids: Iterable[uuid.UUID | str]) -> list[Notebook]:
+    """The notebooks named by id, all in ``space``; an id of another space's notebook is refused with
+    the same message as an unknown one, so nobody learns what exists elsewhere."""
+    wanted: set[uuid.UUID] = set()
+    missing: set[object] = set()
+    for notebook_id in notebook_ids:
+        try:
+            wanted.add(uuid.UUID(str(notebook_id)))
+        except ValueError:
+            missing.add(notebook_id)
+    notebooks = selectors.notebooks_with_ids(space, wanted)
+    missing |= wanted - {notebook.pk for notebook in notebooks}
+    if missing:
+        raise ValidationError(
+            {
+                "notebook_ids": [
+                    f"No notebook {notebook_id} in this space." for notebook_id in sorted(missing, key=str)
+                ]
+            }
+        )
     return notebooks
 
 
 @transaction.atomic
-def agent_create(*, space: Space, owner: User, notebooks: Iterable[Notebook] = (), **fields: object) -> Agent:
+def agent_create(
+    *, space: Space, owner: User, notebook_ids: Iterable[uuid.UUID | str] = (), **fields: object
+) -> Agent:
+    """Create an agent whose knowledge is the given notebooks of its own space."""
     unknown = set(fields) - AGENT_FIELDS
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
-    knowledge = _check_knowledge(space, notebooks)
+    knowledge = agent_knowledge(space=space, notebook_ids=notebook_ids)
     agent = Agent(space=space, owner=owner, **fields)
     _clean_and_save(agent)
     agent.knowledge_notebooks.set(knowledge)
@@ -159,11 +259,17 @@ def agent_create(*, space: Space, owner: User, notebooks: Iterable[Notebook] = (
 
 
 @transaction.atomic
-def agent_update(*, agent: Agent, notebooks: Iterable[Notebook] | None = None, **fields: object) -> Agent:
+def agent_update(
+    *, agent: Agent, notebook_ids: Iterable[uuid.UUID | str] | None = None, **fields: object
+) -> Agent:
+    """Change the agent's fields and, when ``notebook_ids`` is given, replace its knowledge."""
     _apply(agent, fields, AGENT_FIELDS)
+    knowledge = (
+        None if notebook_ids is None else agent_knowledge(space=agent.space, notebook_ids=notebook_ids)
+    )
     _clean_and_save(agent)
-    if notebooks is not None:
-        agent.knowledge_notebooks.set(_check_knowledge(agent.space, notebooks))
+    if knowledge is not None:
+        agent.knowledge_notebooks.set(knowledge)
     return agent
 
 

@@ -1,9 +1,16 @@
 """Validators shared by the notebooks models, forms and serializers."""
 
+import json
+
 from django.core.exceptions import ValidationError
 
 TAG_MAX_LENGTH = 50
 TAGS_MAX_COUNT = 20
+METADATA_MAX_DEPTH = 10
+# Free-text fields: generous for prose, bounded so one row cannot grow to the request size limit.
+DESCRIPTION_MAX_LENGTH = 10_000
+SYSTEM_PROMPT_MAX_LENGTH = 32_000
+METADATA_MAX_BYTES = 16 * 1024
 
 
 def validate_tags(value: object) -> None:
@@ -23,19 +30,48 @@ def validate_tags(value: object) -> None:
         raise ValidationError("Tags must not repeat.", code="duplicate")
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+def _check_shape(value: object) -> None:
+    """Walk the metadata without recursion: refuse NUL characters and nesting deeper than allowed.
+
+    Iterative on purpose: a recursive walk of metadata nested a few hundred levels deep would raise
+    ``RecursionError`` before it could refuse it.
+    """
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationError("Metadata must not contain NUL characters.", code="null_characters")
+            continue
+        if isinstance(item, dict):
+            children = [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        if depth > METADATA_MAX_DEPTH:
+            raise ValidationError(
+                f"Metadata may be nested at most {METADATA_MAX_DEPTH} levels deep.", code="too_deep"
+            )
+        pending.extend((child, depth + 1) for child in children)
 
 
 def validate_metadata(value: object) -> None:
-    """Document metadata is a JSON object without NUL characters (PostgreSQL's jsonb refuses them)."""
+    """Document metadata is a small JSON object: at most 10 levels deep, 16 KiB as JSON, no NUL characters.
+
+    PostgreSQL's jsonb refuses NUL characters; the bounds keep every later walk of it (JSON encoding,
+    the admin, the pages) cheap and safe.
+    """
     if not isinstance(value, dict):
         raise ValidationError("Metadata must be a JSON object.", code="invalid")
-    if _has_nul(value):
-        raise ValidationError("Metadata must not contain NUL characters.", code="null_characters")
+    _check_shape(value)
+    # Safe to encode now that the depth is bounded.
+    try:
+        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        raise ValidationError("Metadata must be a JSON object.", code="invalid") from None
+    if size > METADATA_MAX_BYTES:
+        raise ValidationError(
+            f"Metadata may be at most {METADATA_MAX_BYTES // 1024} KiB as JSON; this is {size} bytes.",
+            code="max_length",
+        )

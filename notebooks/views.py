@@ -1,7 +1,8 @@
 """Pages of notebooks, documents and agents.
 
-Access follows the API's rules, decided by ``membership_in``: not a member of the object's space ->
-404 (nobody learns what exists elsewhere); a viewer trying to change something -> 403.
+Access follows the API's rules: objects are looked up together with the caller's membership of their
+space (``notebooks.selectors.*_for_member``), so not a member -> 404 (nobody learns what exists
+elsewhere); a viewer trying to change something -> 403.
 """
 
 import json
@@ -9,25 +10,27 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership
 from accounts.selectors import membership_in
-from notebooks import services
+from notebooks import selectors, services
 from notebooks.forms import DocumentUploadForm, NotebookForm, add_service_errors
-from notebooks.models import Agent, Document, Notebook
-from notebooks.selectors import documents_of
+from notebooks.models import Document, Notebook
 
 
 def _membership(request: HttpRequest, space_id: object, *, write: bool = False) -> Membership:
     membership = membership_in(request.user, space_id)
     if membership is None:
         raise Http404("Not found.")
+    return _checked(membership, write=write)
+
+
+def _checked(membership: Membership, *, write: bool) -> Membership:
     if write and not membership.can_write:
         raise PermissionDenied("Viewers cannot change this space.")
     return membership
@@ -37,8 +40,20 @@ def _space_url(membership: Membership) -> str:
     return reverse("space-dashboard", args=[membership.space_id])
 
 
-def _load(model: type[Model], pk: object, *related: str) -> Model:
-    return get_object_or_404(model.objects.select_related(*related), pk=pk)
+def _notebook(request: HttpRequest, notebook_id: str, *, write: bool = False) -> tuple[Notebook, Membership]:
+    found = selectors.notebook_for_member(request.user, notebook_id)
+    if found is None:
+        raise Http404("Not found.")
+    return found[0], _checked(found[1], write=write)
+
+
+def _document(
+    request: HttpRequest, document_id: str, *, write: bool = False, with_content: bool = False
+) -> tuple[Document, Membership]:
+    found = selectors.document_for_member(request.user, document_id, with_content=with_content)
+    if found is None:
+        raise Http404("Not found.")
+    return found[0], _checked(found[1], write=write)
 
 
 @login_required
@@ -65,8 +80,7 @@ def notebook_create(request: HttpRequest, space_id: str) -> HttpResponse:
 
 @login_required
 def notebook_detail(request: HttpRequest, notebook_id: str) -> HttpResponse:
-    notebook = _load(Notebook, notebook_id, "space")
-    membership = _membership(request, notebook.space_id)
+    notebook, membership = _notebook(request, notebook_id)
     return _render_notebook(request, notebook, membership, DocumentUploadForm())
 
 
@@ -75,7 +89,7 @@ def _render_notebook(
 ) -> HttpResponse:
     context = {
         "notebook": notebook,
-        "documents": documents_of(notebook),
+        "documents": selectors.documents_of(notebook),
         "membership": membership,
         "space": membership.space,
         "upload_form": upload_form,
@@ -88,14 +102,15 @@ def _render_notebook(
 @login_required
 @require_http_methods(["GET", "POST"])
 def notebook_edit(request: HttpRequest, notebook_id: str) -> HttpResponse:
-    notebook = _load(Notebook, notebook_id, "space")
-    membership = _membership(request, notebook.space_id, write=True)
+    notebook, membership = _notebook(request, notebook_id, write=True)
     form = NotebookForm(request.POST) if request.method == "POST" else NotebookForm.for_notebook(notebook)
     if request.method == "POST" and form.is_valid():
         try:
             services.notebook_update(notebook=notebook, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
+            # The refused values stay in the form; the title and breadcrumbs show what is stored.
+            notebook.refresh_from_db()
         else:
             messages.success(request, "Notebook saved.")
             return redirect(notebook)
@@ -106,8 +121,7 @@ def notebook_edit(request: HttpRequest, notebook_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def notebook_delete(request: HttpRequest, notebook_id: str) -> HttpResponse:
-    notebook = _load(Notebook, notebook_id, "space")
-    membership = _membership(request, notebook.space_id, write=True)
+    notebook, membership = _notebook(request, notebook_id, write=True)
     if request.method == "POST":
         name = notebook.name
         services.notebook_delete(notebook=notebook)
@@ -129,16 +143,12 @@ def notebook_delete(request: HttpRequest, notebook_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def document_upload(request: HttpRequest, notebook_id: str) -> HttpResponse:
-    notebook = _load(Notebook, notebook_id, "space")
-    membership = _membership(request, notebook.space_id, write=True)
+    notebook, membership = _notebook(request, notebook_id, write=True)
     form = DocumentUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            document = services.document_create(
-                notebook=notebook,
-                name=form.document_name,
-                data=form.cleaned_data["file"].read(),
-                mime_type=form.mime_type,
+            document = services.document_create_from_upload(
+                notebook=notebook, upload=form.cleaned_data["file"], name=form.cleaned_data["name"]
             )
         except services.DocumentTooLarge as error:
             form.add_error(
@@ -155,8 +165,7 @@ def document_upload(request: HttpRequest, notebook_id: str) -> HttpResponse:
 
 @login_required
 def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
-    document = _load(Document, document_id, "notebook__space")
-    membership = _membership(request, document.notebook.space_id)
+    document, membership = _document(request, document_id, with_content=True)
     context = {
         "document": document,
         "notebook": document.notebook,
@@ -175,8 +184,7 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def document_delete(request: HttpRequest, document_id: str) -> HttpResponse:
-    document = _load(Document, document_id, "notebook__space")
-    membership = _membership(request, document.notebook.space_id, write=True)
+    document, membership = _document(request, document_id, write=True)
     notebook = document.notebook
     if request.method == "POST":
         name = document.name
@@ -195,8 +203,10 @@ def document_delete(request: HttpRequest, document_id: str) -> HttpResponse:
 
 @login_required
 def agent_detail(request: HttpRequest, agent_id: str) -> HttpResponse:
-    agent = _load(Agent, agent_id, "space")
-    membership = _membership(request, agent.space_id)
+    found = selectors.agent_for_member(request.user, agent_id)
+    if found is None:
+        raise Http404("Not found.")
+    agent, membership = found
     context = {
         "agent": agent,
         "knowledge": agent.knowledge_notebooks.order_by("name"),

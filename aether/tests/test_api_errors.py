@@ -4,6 +4,7 @@ import pytest
 from django.test import RequestFactory
 
 from aether.api_errors import server_error
+from notebooks.models import Notebook
 from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,20 @@ def test_a_body_beyond_djangos_memory_limit_answers_json_413(api_client, user, s
 
     assert response.status_code == 413
     assert response.json() == {"detail": "The request body is too large."}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/notebooks", "/api/v1/agents", "/api/v1/spaces", "/api/v1/notebooks/{notebook_id}/documents"],
+)
+def test_json_nested_too_deeply_answers_400(api_client, user, url):
+    onboard_user(user=user, trigger="login")
+    notebook = Notebook.objects.get(owner=user)
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = api_client(user).post(
+        url.format(notebook_id=notebook.pk), body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]

@@ -4,11 +4,19 @@ Input serializers check types and lengths; the services apply the models' own va
 API and the pages refuse the same things with the same messages.
 """
 
+import unicodedata
+
 from rest_framework import serializers
 
 from notebooks.models import Agent, Document, Notebook
 from notebooks.selectors import SEARCH_QUERY_MAX_LENGTH
-from notebooks.validators import TAG_MAX_LENGTH, TAGS_MAX_COUNT
+from notebooks.validators import (
+    DESCRIPTION_MAX_LENGTH,
+    SYSTEM_PROMPT_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TAGS_MAX_COUNT,
+    validate_metadata,
+)
 
 
 def _max_length(model, field: str) -> int:
@@ -47,13 +55,21 @@ class NotebookSerializer(serializers.ModelSerializer):
 
 class NotebookInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=_max_length(Notebook, "name"))
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    description = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=DESCRIPTION_MAX_LENGTH
+    )
     tags = TagsField(required=False)
     visibility = serializers.ChoiceField(choices=Notebook.Visibility.choices, required=False)
 
 
 class NotebookSearchQuerySerializer(serializers.Serializer):
     query = serializers.CharField(min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH, trim_whitespace=False)
+
+    def validate_query(self, value: str) -> str:
+        # Control characters are never typed, and the search text joins its fields with one.
+        if any(unicodedata.category(character) == "Cc" for character in value):
+            raise serializers.ValidationError("The query must not contain control characters.")
+        return value
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -73,7 +89,8 @@ class DocumentCreateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=_max_length(Document, "name"))
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     mime_type = serializers.CharField(required=False, max_length=_max_length(Document, "mime_type"))
-    metadata = serializers.DictField(required=False)
+    # Checked here too: the model field's own JSON encoding recurses before its validators run.
+    metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
     def validate(self, attrs: dict) -> dict:
         has_file, has_content = "file" in attrs, "content" in attrs
@@ -86,7 +103,8 @@ class DocumentCreateSerializer(serializers.Serializer):
 
 class DocumentUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, max_length=_max_length(Document, "name"))
-    metadata = serializers.DictField(required=False)
+    # Checked here too: the model field's own JSON encoding recurses before its validators run.
+    metadata = serializers.DictField(required=False, validators=[validate_metadata])
 
 
 class AgentSerializer(serializers.ModelSerializer):
@@ -119,11 +137,15 @@ class AgentSerializer(serializers.ModelSerializer):
 
 class AgentInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=_max_length(Agent, "name"))
-    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    description = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=DESCRIPTION_MAX_LENGTH
+    )
     type = serializers.ChoiceField(choices=Agent.Type.choices, required=False)
     model = serializers.CharField(required=False, max_length=_max_length(Agent, "model"))
     temperature = serializers.FloatField(required=False, min_value=0.0, max_value=2.0)
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=128_000)
-    system_prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    system_prompt = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=SYSTEM_PROMPT_MAX_LENGTH
+    )
     tags = TagsField(required=False)
     notebook_ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=100)

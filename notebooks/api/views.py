@@ -1,22 +1,20 @@
 """Notebooks, their search, documents and agents, in the request's space (see ``accounts.api.scoping``)."""
 
-import mimetypes
 import uuid
 
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.scoping import SpaceScopedMixin
 from accounts.models import Space
-from aether.api_errors import PayloadTooLarge
+from aether.api_parsers import JSONParser
 from notebooks import selectors, services
 from notebooks.api.serializers import (
     AgentInputSerializer,
@@ -29,15 +27,6 @@ from notebooks.api.serializers import (
     NotebookSerializer,
 )
 from notebooks.models import Agent, Document, Notebook
-
-# Room for a multipart envelope (boundaries, part headers, the other fields) around the file.
-UPLOAD_ENVELOPE_BYTES = 64 * 1024
-
-
-def document_request_max_bytes() -> int:
-    """The largest upload request worth reading: a document as JSON is at most about twice its text
-    (escaped newlines and quotes). ``DATA_UPLOAD_MAX_MEMORY_SIZE`` follows the same rule."""
-    return 2 * settings.DOCUMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
 
 
 def _notebook_or_404(space: Space, notebook_id: uuid.UUID) -> Notebook:
@@ -148,45 +137,26 @@ class NotebookDocumentListView(SpaceScopedMixin, GenericAPIView):
     )
     def post(self, request: Request, notebook_id: uuid.UUID) -> Response:
         notebook = _notebook_or_404(self.space, notebook_id)
-        self._refuse_oversized_body(request)
         data = DocumentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        upload = fields.get("file")
-        if upload is not None:
-            limit = settings.DOCUMENT_MAX_BYTES
-            if upload.size > limit:
-                raise services.DocumentTooLarge(upload.size, limit)
-            name = fields.get("name") or upload.name or "document.txt"
-            mime_type = fields.get("mime_type") or _upload_type(upload, name)
-            content: bytes | str = upload.read()
+        if "file" in fields:
+            document = services.document_create_from_upload(
+                notebook=notebook,
+                upload=fields["file"],
+                name=fields.get("name"),
+                mime_type=fields.get("mime_type"),
+                metadata=fields.get("metadata"),
+            )
         else:
-            name, content = fields["name"], fields["content"]
-            mime_type = fields.get("mime_type") or "text/plain"
-        document = services.document_create(
-            notebook=notebook, name=name, data=content, mime_type=mime_type, metadata=fields.get("metadata")
-        )
+            document = services.document_create(
+                notebook=notebook,
+                name=fields["name"],
+                data=fields["content"],
+                mime_type=fields.get("mime_type") or "text/plain",
+                metadata=fields.get("metadata"),
+            )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
-
-    @staticmethod
-    def _refuse_oversized_body(request: Request) -> None:
-        """Answer 413 from the declared length, before the body is read at all."""
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return
-        if length > document_request_max_bytes():
-            limit = settings.DOCUMENT_MAX_BYTES
-            raise PayloadTooLarge(f"The request is {length} bytes; documents may be at most {limit} bytes.")
-
-
-def _upload_type(upload, name: str) -> str:
-    """The type the client declared, unless it is the generic one; then a guess from the name."""
-    declared = (getattr(upload, "content_type", "") or "").split(";", 1)[0].strip().lower()
-    if declared and declared != "application/octet-stream":
-        return declared
-    guessed, _encoding = mimetypes.guess_type(name)
-    return guessed or "text/plain"
 
 
 class DocumentDetailView(SpaceScopedMixin, APIView):
@@ -251,9 +221,7 @@ class AgentListView(SpaceScopedMixin, GenericAPIView):
     def post(self, request: Request) -> Response:
         data = AgentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        notebooks = _knowledge(self.space, fields.pop("notebook_ids", []))
-        agent = services.agent_create(space=self.space, owner=request.user, notebooks=notebooks, **fields)
+        agent = services.agent_create(space=self.space, owner=request.user, **data.validated_data)
         return Response(
             AgentSerializer(_agent_or_404(self.space, agent.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -275,28 +243,10 @@ class AgentDetailView(SpaceScopedMixin, APIView):
         agent = _agent_or_404(self.space, agent_id)
         data = AgentInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
-        notebook_ids = fields.pop("notebook_ids", None)
-        notebooks = None if notebook_ids is None else _knowledge(self.space, notebook_ids)
-        services.agent_update(agent=agent, notebooks=notebooks, **fields)
+        services.agent_update(agent=agent, **data.validated_data)
         return Response(AgentSerializer(_agent_or_404(self.space, agent_id)).data)
 
     @extend_schema(responses={204: None}, operation_id="agents_destroy")
     def delete(self, request: Request, agent_id: uuid.UUID) -> Response:
         services.agent_delete(agent=_agent_or_404(self.space, agent_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _knowledge(space: Space, notebook_ids: list[uuid.UUID]) -> list[Notebook]:
-    """The notebooks named by id, all in ``space``; any other id is refused like an unknown one."""
-    notebooks = selectors.notebooks_with_ids(space, notebook_ids)
-    missing = set(notebook_ids) - {notebook.pk for notebook in notebooks}
-    if missing:
-        raise exceptions.ValidationError(
-            {
-                "notebook_ids": [
-                    f"No notebook {notebook_id} in this space." for notebook_id in sorted(missing, key=str)
-                ]
-            }
-        )
-    return notebooks

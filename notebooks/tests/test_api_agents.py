@@ -80,13 +80,16 @@ def test_knowledge_from_another_space_is_refused_like_an_unknown_notebook(api_cl
     own_other_space = notebook_create(space=acme, owner=ada, name="Acme notes")
     client = api_client(ada)
 
+    notebook_ids = [str(foreign.pk), str(own_other_space.pk), "00000000-0000-4000-8000-000000000000"]
     answers = [
-        client.post("/api/v1/agents", {"name": "Spy", "notebook_ids": [str(notebook_id)]}, format="json")
-        for notebook_id in (foreign.pk, own_other_space.pk, "00000000-0000-4000-8000-000000000000")
+        client.post("/api/v1/agents", {"name": "Spy", "notebook_ids": [notebook_id]}, format="json")
+        for notebook_id in notebook_ids
     ]
 
     assert [a.status_code for a in answers] == [400, 400, 400]
-    assert all(list(a.json()) == ["notebook_ids"] for a in answers)
+    assert [a.json() for a in answers] == [
+        {"notebook_ids": [f"No notebook {notebook_id} in this space."]} for notebook_id in notebook_ids
+    ]
     assert not Agent.objects.filter(name="Spy").exists()
 
 
@@ -109,3 +112,25 @@ def test_a_viewer_cannot_create_agents(api_client, ada, make_user):
 
     assert response.status_code == 403
     assert not Agent.objects.filter(space=acme).exists()
+
+
+def test_agent_texts_are_bounded(api_client, ada):
+    client = api_client(ada)
+
+    response = client.post(
+        "/api/v1/agents",
+        {"name": "Verbose", "description": "x" * 10_001, "system_prompt": "x" * 32_001},
+        format="json",
+    )
+    longest = client.post(
+        "/api/v1/agents",
+        {"name": "Verbose", "description": "x" * 10_000, "system_prompt": "x" * 32_000},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "description": ["Ensure this field has no more than 10000 characters."],
+        "system_prompt": ["Ensure this field has no more than 32000 characters."],
+    }
+    assert longest.status_code == 201

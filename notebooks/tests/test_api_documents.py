@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
 from accounts.services import membership_add, space_create_organization
-from notebooks.models import Document
+from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +204,61 @@ def test_documents_up_to_the_limit_pass_djangos_in_memory_limits(api_client, ada
     assert (as_json.status_code, as_file.status_code) == (201, 201)
     assert as_file.json()["size_bytes"] == len(text)
     assert Document.objects.get(pk=as_json.json()["id"]).content == text
+
+
+def test_deeply_nested_metadata_answers_400(api_client, ada, notebook):
+    document = document_create(notebook=notebook, name="a.txt", data="x")
+    metadata: dict = {}
+    for _ in range(500):
+        metadata = {"k": metadata}
+    client = api_client(ada)
+
+    patched = client.patch(f"/api/v1/documents/{document.pk}", {"metadata": metadata}, format="json")
+    created = client.post(
+        f"/api/v1/notebooks/{notebook.pk}/documents",
+        {"name": "b.txt", "content": "x", "metadata": metadata},
+        format="json",
+    )
+
+    for response in (patched, created):
+        assert response.status_code == 400
+        assert response.json() == {"metadata": ["Metadata may be nested at most 10 levels deep."]}
+
+
+def test_renaming_a_document_neither_reads_nor_writes_its_text(api_client, ada, notebook):
+    document = document_create(notebook=notebook, name="big.txt", data="text\n" * 10_000)
+    client = api_client(ada)
+    client.get(f"/api/v1/documents/{document.pk}")  # sign-in and onboarding checks happen once, before
+    before = Notebook.objects.get(pk=notebook.pk).updated_at
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.patch(
+            f"/api/v1/documents/{document.pk}", {"name": "renamed.txt", "metadata": {"k": 1}}, format="json"
+        )
+
+    assert response.status_code == 200, response.content
+    document_queries = [query["sql"] for query in queries if "notebooks_document" in query["sql"]]
+    assert document_queries
+    assert not [sql for sql in document_queries if '"content"' in sql], document_queries
+    document.refresh_from_db()
+    assert (document.name, document.metadata, document.content) == (
+        "renamed.txt",
+        {"k": 1},
+        "text\n" * 10_000,
+    )
+    assert Notebook.objects.get(pk=notebook.pk).updated_at > before
+
+
+def test_a_markdown_upload_is_accepted_under_any_of_its_names(api_client, ada, notebook, client):
+    url = f"/api/v1/notebooks/{notebook.pk}/documents"
+    upload = SimpleUploadedFile("a.md", b"# A\n", content_type="text/x-markdown")
+    from_api = api_client(ada).post(url, {"file": upload}, format="multipart")
+    client.force_login(ada)
+    upload = SimpleUploadedFile("b.md", b"# B\n", content_type="text/x-markdown")
+    from_page = client.post(f"/notebooks/{notebook.pk}/documents/", {"file": upload})
+
+    assert (from_api.status_code, from_page.status_code) == (201, 302)
+    assert set(Document.objects.filter(notebook=notebook).values_list("name", "mime_type")) == {
+        ("a.md", "text/markdown"),
+        ("b.md", "text/markdown"),
+    }

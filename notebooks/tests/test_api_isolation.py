@@ -31,7 +31,7 @@ def victim(make_user):
     acme = space_create_organization(owner=owner, name="Acme secrets")
     notebook = notebook_create(space=acme, owner=owner, name="Secret plans", tags=["secret"])
     document = document_create(notebook=notebook, name="plans.txt", data="the secret")
-    agent = agent_create(space=acme, owner=owner, notebooks=[notebook], name="Secret agent")
+    agent = agent_create(space=acme, owner=owner, notebook_ids=[notebook.pk], name="Secret agent")
     personal_notebook = Notebook.objects.get(owner=owner, onboarding_key__isnull=False)
     return {
         "user": owner,

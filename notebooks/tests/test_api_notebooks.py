@@ -150,3 +150,14 @@ def test_listing_notebooks_costs_a_constant_number_of_queries(
     with django_assert_num_queries(len(five)):
         assert len(client.get("/api/v1/notebooks", **header).json()["results"]) == 50
     assert len(five) <= 7
+
+
+def test_a_description_is_at_most_10000_characters(api_client, ada):
+    client = api_client(ada)
+
+    too_long = client.post("/api/v1/notebooks", {"name": "Long", "description": "x" * 10_001}, format="json")
+    longest = client.post("/api/v1/notebooks", {"name": "Long", "description": "x" * 10_000}, format="json")
+
+    assert too_long.status_code == 400
+    assert too_long.json() == {"description": ["Ensure this field has no more than 10000 characters."]}
+    assert longest.status_code == 201

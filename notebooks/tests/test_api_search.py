@@ -1,7 +1,9 @@
 import pytest
 
 from accounts.services import space_create_organization
-from notebooks.services import notebook_create
+from notebooks.models import Notebook
+from notebooks.selectors import notebook_in_space
+from notebooks.services import notebook_create, notebook_update
 from onboarding.services import onboard_user
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +63,46 @@ def test_search_pages_its_results(api_client, ada):
     assert (len(second["results"]), second["next"]) == (5, None)
 
 
+def test_search_matches_punctuation_as_typed_and_never_across_fields(api_client, ada):
+    space = ada.owned_spaces.get(type="personal")
+    notebook_create(space=space, owner=ada, name="Irish names", tags=['O"Brien', "it's"])
+    notebook_create(space=space, owner=ada, name="Lists", description="apples, pears")
+    client = api_client(ada)
+
+    def search(query: str) -> list[str]:
+        return _names(client.get("/api/v1/notebooks/search", {"query": query}))
+
+    assert search('o"brien') == ["Irish names"]
+    assert search("it's") == ["Irish names"]
+    # Only real text matches: not the JSON spelling of the tags, nor a join of two fields.
+    assert search('", "') == []
+    assert search("s, p") == ["Lists"]
+    assert search('"') == ["Irish names"]
+    assert search("names o") == []
+    assert search("welcome, getting") == []
+
+
+def test_the_search_text_follows_every_change(ada):
+    space = ada.owned_spaces.get(type="personal")
+    notebook = notebook_create(space=space, owner=ada, name="Draft", tags=["Alpha"])
+    assert Notebook.objects.filter(search_text__contains="alpha").get() == notebook
+
+    # As the API loads it: without its search text.
+    notebook_update(notebook=notebook_in_space(space, notebook.pk), name="Final", tags=["Beta"])
+    created = Notebook.objects.create(space=space, owner=ada, name="Made Directly", description="Here")
+
+    assert set(Notebook.objects.filter(search_text__contains="beta")) == {notebook}
+    assert not Notebook.objects.filter(search_text__contains="alpha").exists()
+    assert Notebook.objects.get(search_text__contains="made directly\x1fhere") == created
+
+
+@pytest.mark.parametrize("query", ["a\x1fb", "line\nbreak", "tab\there"])
+def test_a_query_with_control_characters_is_refused(api_client, ada, query):
+    response = api_client(ada).get("/api/v1/notebooks/search", {"query": query})
+    assert response.status_code == 400
+    assert response.json() == {"query": ["The query must not contain control characters."]}
+
+
 @pytest.mark.parametrize("params", [{}, {"query": ""}, {"query": "x" * 101}])
 def test_query_must_have_1_to_100_characters(api_client, ada, params):
     response = api_client(ada).get("/api/v1/notebooks/search", params)
@@ -72,8 +114,6 @@ def test_query_must_have_1_to_100_characters(api_client, ada, params):
 def test_the_search_condition_can_use_the_trigram_index_on_postgresql(ada):
     """The lookup the search uses is one the trigram index serves (bench/notebook_search.py times it)."""
     from django.db import connection
-
-    from notebooks.models import Notebook
 
     with connection.cursor() as cursor:
         # On a handful of rows the planner would rightly scan the table; ask whether it could use the index.

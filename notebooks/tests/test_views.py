@@ -197,13 +197,26 @@ def test_pages_of_a_space_the_user_is_not_in_are_not_found(client, make_user, ad
         f"/notebooks/{notebook.pk}/edit/",
         f"/notebooks/{notebook.pk}/delete/",
         f"/documents/{document.pk}/",
+        f"/documents/{document.pk}/delete/",
         f"/agents/{agent.pk}/",
         f"/spaces/{notebook.space_id}/",
         f"/spaces/{notebook.space_id}/notebooks/new/",
     ):
         assert client.get(url).status_code == 404, url
-    assert client.post(f"/notebooks/{notebook.pk}/delete/").status_code == 404
-    assert Notebook.objects.filter(pk=notebook.pk).exists()
+    for url in (
+        f"/notebooks/{notebook.pk}/edit/",
+        f"/notebooks/{notebook.pk}/delete/",
+        f"/documents/{document.pk}/delete/",
+        f"/spaces/{notebook.space_id}/notebooks/new/",
+    ):
+        assert client.post(url, {"name": "Taken over", "visibility": "private"}).status_code == 404, url
+    file = SimpleUploadedFile("planted.txt", b"planted", content_type="text/plain")
+    assert client.post(f"/notebooks/{notebook.pk}/documents/", {"file": file}).status_code == 404
+    notebook.refresh_from_db()
+    assert notebook.name == "Getting Started"
+    assert Document.objects.filter(pk=document.pk).exists()
+    assert not Document.objects.filter(name="planted.txt").exists()
+    assert not Notebook.objects.filter(name="Taken over").exists()
 
 
 def test_a_viewer_reads_but_cannot_change_anything(client, make_user, ada):
@@ -256,3 +269,44 @@ def test_user_text_is_escaped_on_every_page(signed_in, ada):
         page = signed_in.get(url).content.decode()
         assert XSS not in page, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
+
+
+def test_a_description_over_10000_characters_is_refused_next_to_the_field(signed_in, ada):
+    space = personal_space_of(ada)
+
+    response = signed_in.post(
+        f"/spaces/{space.pk}/notebooks/new/",
+        {"name": "Long", "description": "x" * 10_001, "visibility": "private"},
+    )
+
+    assert 'id="id_description_error"' in response.content.decode()
+    assert not Notebook.objects.filter(name="Long").exists()
+
+
+@pytest.mark.urls("notebooks.tests.urls_elsewhere")
+def test_object_links_follow_the_url_configuration(ada):
+    notebook = onboarding_notebook_of(ada)
+    document = notebook.documents.first()
+    agent = onboarding_agent_of(ada)
+
+    assert notebook.get_absolute_url() == f"/elsewhere/notebooks/{notebook.pk}/"
+    assert document.get_absolute_url() == f"/elsewhere/documents/{document.pk}/"
+    assert agent.get_absolute_url() == f"/elsewhere/agents/{agent.pk}/"
+
+
+def test_a_refused_edit_keeps_the_stored_name_in_the_title_and_breadcrumbs(signed_in, ada):
+    notebook = onboarding_notebook_of(ada)
+    too_many_tags = ", ".join(f"tag{number}" for number in range(21))
+
+    response = signed_in.post(
+        f"/notebooks/{notebook.pk}/edit/",
+        {"name": "Renamed", "tags": too_many_tags, "visibility": "private"},
+    )
+
+    page = response.content.decode()
+    assert "At most 20 tags are allowed." in page
+    assert "<title>Edit Getting Started ·" in page
+    assert f'\u203a <a href="/notebooks/{notebook.pk}/">Getting Started</a></nav>' in page
+    assert 'value="Renamed"' in page
+    notebook.refresh_from_db()
+    assert notebook.name == "Getting Started"
