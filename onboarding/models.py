@@ -4,12 +4,12 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from notebooks.models import Agent, Notebook
-from notebooks.validators import validate_tags
+from notebooks.validators import DESCRIPTION_MAX_LENGTH, SYSTEM_PROMPT_MAX_LENGTH, validate_tags
 
 
 def validate_space_name_template(value: str) -> None:
@@ -39,13 +39,15 @@ class Blueprint(models.Model):
         help_text="Name of the personal space; {name} is replaced by the user's name.",
     )
     notebook_name = models.CharField(max_length=200)
-    notebook_description = models.TextField(blank=True)
+    notebook_description = models.TextField(
+        blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)]
+    )
     notebook_tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     notebook_visibility = models.CharField(
         max_length=20, choices=Notebook.Visibility.choices, default=Notebook.Visibility.PRIVATE
     )
     agent_name = models.CharField(max_length=200)
-    agent_description = models.TextField(blank=True)
+    agent_description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     agent_type = models.CharField(max_length=20, choices=Agent.Type.choices, default=Agent.Type.QA)
     agent_model = models.CharField(max_length=100, default="gpt-4")
     agent_temperature = models.FloatField(
@@ -54,7 +56,9 @@ class Blueprint(models.Model):
     agent_max_tokens = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1), MaxValueValidator(128_000)]
     )
-    agent_system_prompt = models.TextField(blank=True)
+    agent_system_prompt = models.TextField(
+        blank=True, validators=[MaxLengthValidator(SYSTEM_PROMPT_MAX_LENGTH)]
+    )
     agent_tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     change_note = models.CharField(max_length=255, blank=True)
     created_by = models.ForeignKey(

@@ -50,6 +50,9 @@ def test_a_new_version_keeps_the_old_one_and_document_keys(current, user):
         (lambda f, d: d[1].update(name=d[0]["name"]), "documents", "is used twice"),
         (lambda f, d: d[1].update(name=d[0]["name"].upper()), "documents", "is used twice"),
         (lambda f, d: d[2].update(content=""), "documents", "content: This field cannot be blank."),
+        # What a blueprint gives users must be something they could have typed themselves.
+        (lambda f, d: f.update(notebook_description="x" * 10_001), "notebook_description", "at most 10000"),
+        (lambda f, d: f.update(agent_system_prompt="x" * 32_001), "agent_system_prompt", "at most 32000"),
     ],
 )
 def test_invalid_content_is_rejected_and_nothing_is_saved(current, change, field, message):
