@@ -168,25 +168,8 @@ class BlueprintAdmin(admin.ModelAdmin):
         ("Version", {"fields": ("version", "change_note", "created_by", "created_at", "based_on_version")}),
         ("What a new user receives", {"fields": ("preview",)}),
         ("Personal space", {"fields": ("space_name_template",)}),
-        (
-            "Notebook",
-            {"fields": ("notebook_name", "notebook_description", "notebook_tags", "notebook_visibility")},
-        ),
-        (
-            "Agent",
-            {
-                "fields": (
-                    "agent_name",
-                    "agent_description",
-                    "agent_type",
-                    "agent_model",
-                    "agent_temperature",
-                    "agent_max_tokens",
-                    "agent_system_prompt",
-                    "agent_tags",
-                )
-            },
-        ),
+        ("Notebook", {"fields": tuple(f for f in BLUEPRINT_FIELDS if f.startswith("notebook_"))}),
+        ("Agent", {"fields": tuple(f for f in BLUEPRINT_FIELDS if f.startswith("agent_"))}),
     )
 
     class Media:
