@@ -17,8 +17,8 @@ from onboarding.defaults import default_blueprint_spec
 from onboarding.models import Blueprint
 from onboarding.services import onboard_user
 
-# Sign-in fixtures: dev_provider, keycloak_issuer, page (and aether.testing.sign_in); API clients.
-pytest_plugins = ["aether.testing", "aether.tests.api_fixtures", "onboarding.tests.faults"]
+# Sign-in fixtures: dev_provider, keycloak_issuer, page (and tests.signin.sign_in); API clients.
+pytest_plugins = ["tests.signin", "aether.tests.api_fixtures", "onboarding.tests.faults"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -292,3 +292,51 @@ def test_the_development_provider_never_ships_in_the_image() -> None:
     assert "-r requirements.txt" in local
     assert any(line.startswith("oidc-provider-mock") for line in local)
     assert "-r requirements-local.txt" in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+
+
+# Installed for the tests only (requirements-dev.txt, requirements-local.txt), never in the image.
+TEST_ONLY_MODULES = {"pytest", "pytest_django", "werkzeug", "oidc_provider_mock", "playwright", "hypothesis"}
+
+
+def _dockerignore_patterns() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith(("#", "!"))]
+
+
+def _ignored_by_docker(path: Path, patterns: list[str]) -> bool:
+    """Docker's rule, as far as these patterns use it: a path is left out when it or a parent matches."""
+    parts = path.parts
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    for pattern in patterns:
+        for prefix in prefixes:
+            if Path(prefix).match(pattern.removeprefix("**/")) and (
+                pattern.startswith("**/") or prefix.count("/") == pattern.count("/")
+            ):
+                return True
+    return False
+
+
+def test_the_image_gets_no_module_that_imports_a_test_tool():
+    import ast
+
+    patterns = _dockerignore_patterns()
+    files = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    shipped = [Path(name) for name in files if not _ignored_by_docker(Path(name), patterns)]
+    assert Path("aether/settings.py") in shipped
+    assert not any("tests" in path.parts or path.name == "conftest.py" for path in shipped)
+
+    offenders = {}
+    for path in shipped:
+        tree = ast.parse((ROOT / path).read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in TEST_ONLY_MODULES:
+                    offenders.setdefault(str(path), []).append(name)
+    assert offenders == {}

@@ -2,8 +2,8 @@
 
 import pytest
 
-from aether.testing import sign_in
 from onboarding.models import OnboardingRun
+from tests.signin import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from aether import testing
+from tests import signin as testing
 
 
 def test_missing_chromium_skips_outside_ci_and_fails_in_ci(monkeypatch, tmp_path):

@@ -55,7 +55,7 @@ def open_page(_chromium, live_server):
     """``open_page(user=None, viewport=DESKTOP)``: a new page on the live server.
 
     With ``user`` the page starts with that user's session, for tests about a page rather than about
-    signing in; the others sign in through the provider with ``aether.testing.sign_in``.
+    signing in; the others sign in through the provider with ``tests.signin.sign_in``.
     """
     watch = PageWatch()
     contexts = []

@@ -7,12 +7,12 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, User
 from accounts.services import membership_add, space_create_organization
-from aether.testing import sign_in
 from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 from onboarding.models import OnboardingRun
 from onboarding.selectors import onboarding_agent_of, onboarding_notebook_of
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.signin import sign_in
 
 pytestmark = [
     pytest.mark.browser,
