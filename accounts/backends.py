@@ -7,7 +7,9 @@ What differs from the library's defaults, and why:
 * the ID token is verified by ``accounts.tokens`` (issuer, audience, expiry and nonce, a token
   without ``kid`` only against a single-key JWKS), not by the library's partial check;
 * users are matched by ``sub`` only and created race-safely by ``accounts.services.user_sign_in``;
-* every successful sign-in sends ``accounts.signals.user_authenticated``.
+* every successful sign-in sends ``accounts.signals.user_authenticated``;
+* the ID token's ``sid`` is left on the request for the session's record (``accounts.sessions``),
+  so that the provider's back-channel logout can end this session.
 """
 
 import logging
@@ -19,11 +21,14 @@ from django.http import HttpRequest
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts import oidc, tokens
-from accounts.models import User
+from accounts.models import BrowserSession, User
 from accounts.services import user_sign_in
+from accounts.sessions import PROVIDER_SID_ATTRIBUTE
 from accounts.signals import user_authenticated
 
 logger = logging.getLogger("aether.oidc")
+
+SID_MAX_LENGTH = BrowserSession._meta.get_field("sid").max_length
 
 
 class ProviderError(Exception):
@@ -98,6 +103,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
         user, created = user_sign_in(claims=claims)
         if not user.is_active:
             return None
+        sid = payload.get("sid")
+        if isinstance(sid, str) and 0 < len(sid) <= SID_MAX_LENGTH:
+            # From the verified ID token only: userinfo is not signed and says nothing about sessions.
+            setattr(self.request, PROVIDER_SID_ATTRIBUTE, sid)
         user_authenticated.send(sender=type(self), user=user, claims=claims, created=created, via="browser")
         return user
 

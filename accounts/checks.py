@@ -1,9 +1,11 @@
-"""System checks: `runserver`, `migrate` and `check` say when sign-in cannot work."""
+"""System checks: `runserver`, `migrate` and `check` say when sign-in or sign-out cannot work."""
 
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import Warning, register
+
+from accounts.sessions import sessions_kept_server_side
 
 
 @register()
@@ -25,3 +27,17 @@ def oidc_configuration(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         ]
     return []
+
+
+@register()
+def sessions_can_be_ended(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if sessions_kept_server_side():
+        return []
+    return [
+        Warning(
+            f"SESSION_ENGINE is {settings.SESSION_ENGINE!r}: sessions live in the browser's cookie, so "
+            "neither the provider's back-channel logout nor deactivating a user can end them.",
+            hint="Keep sessions on the server: the database (the default), cache or cached_db engine.",
+            id="accounts.W003",
+        )
+    ]

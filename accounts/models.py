@@ -180,3 +180,60 @@ class Membership(models.Model):
     @property
     def can_manage_members(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+
+class BrowserSession(models.Model):
+    """A signed-in browser session: whose it is, and the provider's session (``sid``) it came from.
+
+    The session itself lives in whatever ``SESSION_ENGINE`` keeps it; this row is how Aether finds it
+    again without the browser: by ``sid`` for one provider session, by user for all of theirs
+    (back-channel logout, deactivation). A row whose session ended elsewhere is harmless and goes
+    at the next ``manage.py prune_sessions``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="browser_sessions"
+    )
+    session_key = models.CharField(max_length=255, unique=True)
+    sid = models.CharField(
+        "provider session id",
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The ID token's sid claim (empty for a password sign-in).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(session_key=""), name="accounts_browsersession_key_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}'s session of {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ConsumedLogoutToken(models.Model):
+    """The ``jti`` of a logout token Aether acted on, refused if it comes again (a replay).
+
+    Kept in the database, where every process and replica sees it, until ``expires_at``: the last
+    moment the token itself could still be accepted, after which its age refuses it anyway.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    jti = models.CharField(max_length=255, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(jti=""), name="accounts_consumedlogouttoken_jti_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.jti

@@ -1,10 +1,14 @@
-"""Verification of the provider's JSON Web Tokens: ID tokens (browser) and access tokens (API).
+"""Verification of the provider's JSON Web Tokens: ID tokens (browser), access tokens (API) and
+logout tokens (back-channel logout).
 
 Every check is made here, locally, against the issuer's cached JWKS: the signature, an algorithm in
 ``oidc.ALLOWED_ALGORITHMS``, ``exp``/``nbf``, ``iss == OIDC_ISSUER`` and the audience. Any failure
-raises ``InvalidToken`` with a message fit for a 401 body or a log line.
+raises ``InvalidToken`` with a message fit for a 401 or 400 body or a log line.
 """
 
+import datetime
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -27,8 +31,34 @@ ID_TOKEN_ONLY_CLAIMS = ("at_hash", "c_hash")
 ACCESS_TOKEN_HEADER_TYPES = {"jwt", "at+jwt", "application/at+jwt"}
 
 
+# The event that makes a JWT a logout token (Back-Channel Logout 1.0, 2.4).
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+# How long after its `iat` a logout token is accepted (plus LEEWAY_SECONDS of clock skew). Providers
+# send them at once (Keycloak's expire after two minutes); an old one can only be a replay.
+LOGOUT_TOKEN_MAX_AGE_SECONDS = 300
+
+# JOSE header `typ` values a logout token may carry (2.4 recommends "logout+jwt"); absent is
+# accepted. Anything else is some other kind of token (4.1, cross-JWT confusion).
+LOGOUT_TOKEN_HEADER_TYPES = {"logout+jwt", "application/logout+jwt"}
+
+# The longest `jti`, `sub` or `sid` a logout token may carry: what the records can hold.
+LOGOUT_CLAIM_MAX_LENGTH = 255
+
+
 class InvalidToken(Exception):
     """The token was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class LogoutToken:
+    """A verified logout token: the sessions it names and how long its ``jti`` must be remembered."""
+
+    jti: str
+    sub: str | None
+    sid: str | None
+    #: The last moment this token could be accepted (its age refuses it after that).
+    acceptable_until: datetime.datetime
 
 
 def _signing_key(token: str, *, refresh: bool = False) -> jwt.PyJWK:
@@ -38,10 +68,14 @@ def _signing_key(token: str, *, refresh: bool = False) -> jwt.PyJWK:
         raise InvalidToken(str(exc)) from exc
 
 
-def _decode(token: str, *, audience: str | None, require: list[str]) -> dict[str, Any]:
+def _decode(
+    token: str, *, audience: str | None, require: list[str], subject_required: bool = True
+) -> dict[str, Any]:
     key = _signing_key(token)
     try:
-        return _verified_claims(token, key, audience=audience, require=require)
+        return _verified_claims(
+            token, key, audience=audience, require=require, subject_required=subject_required
+        )
     except InvalidToken as exc:
         # A token without `kid` was checked against the one key the cache holds; the provider may
         # have replaced it since (the development provider makes a new key at every restart).
@@ -52,11 +86,13 @@ def _decode(token: str, *, audience: str | None, require: list[str]) -> dict[str
         fresh = _signing_key(token, refresh=True)
         if fresh is key:
             raise
-        return _verified_claims(token, fresh, audience=audience, require=require)
+        return _verified_claims(
+            token, fresh, audience=audience, require=require, subject_required=subject_required
+        )
 
 
 def _verified_claims(
-    token: str, key: jwt.PyJWK, *, audience: str | None, require: list[str]
+    token: str, key: jwt.PyJWK, *, audience: str | None, require: list[str], subject_required: bool
 ) -> dict[str, Any]:
     try:
         claims = jwt.decode(
@@ -81,9 +117,16 @@ def _verified_claims(
     except jwt.PyJWTError as exc:
         raise InvalidToken(f"The token is invalid: {exc}") from exc
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    if subject_required and (not isinstance(sub, str) or not sub):
         raise InvalidToken("The token has no subject.")
     return claims
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"The token is malformed: {exc}") from exc
 
 
 def verify_id_token(token: str, *, nonce: str | None) -> dict[str, Any]:
@@ -131,3 +174,65 @@ def verify_access_token(token: str) -> dict[str, Any]:
     ):
         raise InvalidToken("The token is meant for another audience.")
     return claims
+
+
+def _optional_text_claim(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > LOGOUT_CLAIM_MAX_LENGTH:
+        raise InvalidToken(
+            f"The token's {name} must be a string of 1 to {LOGOUT_CLAIM_MAX_LENGTH} characters."
+        )
+    return value
+
+
+def verify_logout_token(token: str) -> LogoutToken:
+    """Verify a back-channel logout token (OpenID Connect Back-Channel Logout 1.0, 2.6).
+
+    Verified like an ID token (signature by the provider's JWKS with an allowed algorithm, ``iss``,
+    ``aud`` naming ``OIDC_CLIENT_ID``, ``exp`` when present), and then: ``iat`` at most
+    ``LOGOUT_TOKEN_MAX_AGE_SECONDS`` old and not in the future, a JOSE ``typ`` of ``logout+jwt``
+    when there is one, the back-channel logout event in ``events``, a ``sub``, a ``sid`` or both,
+    no ``nonce`` (which keeps a logout token from passing as an ID token), and a ``jti``. Whether
+    the ``jti`` was seen before is the caller's to check (``accounts.sessions.provider_logout``).
+    """
+    if not settings.OIDC_CLIENT_ID:
+        raise InvalidToken("OIDC_CLIENT_ID is not set: no logout token can be meant for this client.")
+    header_type = _header(token).get("typ")
+    if header_type is not None and (
+        not isinstance(header_type, str) or header_type.lower() not in LOGOUT_TOKEN_HEADER_TYPES
+    ):
+        raise InvalidToken(f"A token of type {header_type!r} is not a logout token.")
+    claims = _decode(
+        token,
+        audience=settings.OIDC_CLIENT_ID,
+        require=["iat", "iss", "aud", "jti"],
+        subject_required=False,
+    )
+    # PyJWT checked that `iat` is an integer and not in the future (beyond the leeway).
+    issued_at = int(claims["iat"])
+    age = time.time() - issued_at
+    if age > LOGOUT_TOKEN_MAX_AGE_SECONDS + LEEWAY_SECONDS:
+        raise InvalidToken(
+            f"The logout token was issued {int(age)} s ago; at most {LOGOUT_TOKEN_MAX_AGE_SECONDS} s "
+            "are accepted."
+        )
+    events = claims.get("events")
+    if not isinstance(events, dict) or BACKCHANNEL_LOGOUT_EVENT not in events:
+        raise InvalidToken(f"The token's events claim has no {BACKCHANNEL_LOGOUT_EVENT} member.")
+    if not isinstance(events[BACKCHANNEL_LOGOUT_EVENT], dict):
+        raise InvalidToken("The back-channel logout event must be a JSON object.")
+    if "nonce" in claims:
+        raise InvalidToken("A logout token must not carry a nonce.")
+    sub = _optional_text_claim(claims, "sub")
+    sid = _optional_text_claim(claims, "sid")
+    if sub is None and sid is None:
+        raise InvalidToken("A logout token must carry a sub, a sid or both.")
+    jti = _optional_text_claim(claims, "jti")
+    if jti is None:
+        raise InvalidToken("A logout token must carry a jti.")
+    acceptable_until = datetime.datetime.fromtimestamp(
+        issued_at + LOGOUT_TOKEN_MAX_AGE_SECONDS + LEEWAY_SECONDS, tz=datetime.UTC
+    )
+    return LogoutToken(jti=jti, sub=sub, sid=sid, acceptable_until=acceptable_until)

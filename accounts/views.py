@@ -1,4 +1,4 @@
-"""The sign-in, callback and sign-out pages under ``/oidc/``.
+"""The sign-in, callback and sign-out pages under ``/oidc/``, and the provider's back-channel logout.
 
 mozilla-django-oidc's views, made to answer a page a person can read (never a 500) when sign-in is
 not configured, when the provider cannot be reached, and when it returns an error.
@@ -10,15 +10,22 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
 )
 
-from accounts import oidc
+from accounts import oidc, tokens
 from accounts.backends import ProviderError
+from accounts.sessions import (
+    PROVIDER_SID_ATTRIBUTE,
+    LogoutTokenReplayed,
+    browser_session_record,
+    provider_logout,
+)
 
 logger = logging.getLogger("aether.oidc")
 
@@ -118,6 +125,21 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 status=400,
             )
 
+    def login_success(self) -> HttpResponse:
+        request_user = getattr(self.request, "user", None)
+        signed_in_again = request_user is not None and request_user == self.user
+        response = super().login_success()
+        if signed_in_again:
+            # The library keeps the session (and its CSRF token) when the same person signs in
+            # again, so Django's user_logged_in, which records sessions, is not sent; the provider's
+            # session (sid) may be a new one all the same.
+            browser_session_record(
+                session=self.request.session,
+                user=self.user,
+                sid=getattr(self.request, PROVIDER_SID_ATTRIBUTE, ""),
+            )
+        return response
+
     def login_failure(self) -> HttpResponse:
         error = self.request.GET.get("error", "")
         if error:
@@ -154,3 +176,78 @@ def provider_logout_url(request: HttpRequest) -> str:
         params["id_token_hint"] = id_token
     separator = "&" if "?" in end_session else "?"
     return f"{end_session}{separator}{urlencode(params)}"
+
+
+# The longest logout token read; a provider's are a few hundred bytes.
+LOGOUT_TOKEN_MAX_LENGTH = 16_384
+# How soon a provider may try again when its keys could not be fetched.
+LOGOUT_RETRY_AFTER_SECONDS = 30
+
+
+def _logout_answer(status: int, body: dict[str, str] | None = None) -> HttpResponse:
+    response = JsonResponse(body, status=status) if body is not None else HttpResponse(status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _logout_refused(request: HttpRequest, reason: str) -> HttpResponse:
+    """400 as Back-Channel Logout 1.0 (2.8) describes it, with OAuth 2.0's error code; nothing ended."""
+    logger.warning(
+        "back-channel logout refused",
+        extra={"reason": reason, "remote_addr": request.META.get("REMOTE_ADDR", "")},
+    )
+    return _logout_answer(400, {"error": "invalid_request", "error_description": reason})
+
+
+@csrf_exempt
+def backchannel_logout(request: HttpRequest) -> HttpResponse:
+    """``/oidc/backchannel-logout/``: the provider ends sessions (OpenID Connect Back-Channel Logout 1.0).
+
+    The provider POSTs a form with ``logout_token``, server to server: no cookie, no CSRF token.
+    A verified token ends the sessions it names (``accounts.sessions.provider_logout``) and the answer
+    is an empty 200; anything else is a 400 JSON ``{"error", "error_description"}`` and ends nothing.
+    """
+    if request.method != "POST":
+        response = _logout_answer(
+            405, {"error": "invalid_request", "error_description": "Logout tokens are POSTed."}
+        )
+        response["Allow"] = "POST"
+        return response
+    sent = request.POST.getlist("logout_token")
+    if len(sent) != 1 or not sent[0]:
+        return _logout_refused(request, "The request must carry exactly one logout_token form field.")
+    if len(sent[0]) > LOGOUT_TOKEN_MAX_LENGTH:
+        return _logout_refused(
+            request, f"The logout token is longer than {LOGOUT_TOKEN_MAX_LENGTH} characters."
+        )
+    if not oidc.is_configured():
+        return _logout_refused(
+            request, "Back-channel logout is not configured here (OIDC_ISSUER is not set)."
+        )
+    try:
+        logout = tokens.verify_logout_token(sent[0])
+    except tokens.InvalidToken as exc:
+        return _logout_refused(request, str(exc))
+    except oidc.ProviderUnavailable as exc:
+        # The token may well be good: this is no refusal, and the provider may send it again.
+        logger.warning("back-channel logout could not check the token", extra={"error": str(exc)})
+        response = _logout_answer(
+            503,
+            {
+                "error": "temporarily_unavailable",
+                "error_description": "The provider's signing keys could not be fetched.",
+            },
+        )
+        response["Retry-After"] = str(LOGOUT_RETRY_AFTER_SECONDS)
+        return response
+    try:
+        ended = provider_logout(
+            jti=logout.jti, expires_at=logout.acceptable_until, sub=logout.sub, sid=logout.sid
+        )
+    except LogoutTokenReplayed as exc:
+        return _logout_refused(request, str(exc))
+    logger.info(
+        "back-channel logout",
+        extra={"sub": logout.sub, "sid": logout.sid, "jti": logout.jti, "sessions_ended": ended},
+    )
+    return _logout_answer(200)

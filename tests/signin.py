@@ -4,7 +4,8 @@ Nothing here is a fake of Aether: the OpenID provider is the real development pr
 (``oidc-provider-mock``) on loopback, Keycloak-shaped JWTs come from a real key served as a real
 discovery document and JWKS, and the browser is Debian's Chromium.
 
-* ``dev_provider``: a running development provider with the settings pointed at it.
+* ``dev_provider``: a running development provider with the settings pointed at it; it also signs
+  back-channel logout tokens with its own key (``dev_provider.logout_token(...)``).
 * ``keycloak_issuer``: an issuer of Keycloak-shaped JWT access tokens, the settings pointed at it.
 * ``page``: a Playwright page in headless Chromium; a screenshot lands in ``test-artifacts/`` when
   the test fails. ``sign_in(page, live_server_url, sub=..., email=..., name=...)`` signs in through it.
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import flask
 import jwt
 import oidc_provider_mock
 import pytest
@@ -31,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.wrappers import Request, Response
 
 from accounts import oidc
+from accounts.tokens import BACKCHANNEL_LOGOUT_EVENT
 from aether.devprovider import obtain_access_token, set_provider_user
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -67,6 +70,25 @@ def serve_in_thread(app: Any) -> _Server:
     return _Server(url=f"http://127.0.0.1:{server.server_port}", server=server, thread=thread)
 
 
+def logout_claims(issuer: str, /, **overrides: Any) -> dict[str, Any]:
+    """A logout token's claims (Back-Channel Logout 1.0, 2.4) from ``issuer`` for the test client.
+
+    ``overrides`` replace claims; an override of ``None`` leaves that claim out.
+    """
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": TEST_CLIENT_ID,
+        "iat": now,
+        "exp": now + 120,
+        "jti": uuid.uuid4().hex,
+        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
+        "typ": "Logout",
+    }
+    claims.update(overrides)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
 # --- the development provider ----------------------------------------------------------------------
 
 
@@ -75,8 +97,32 @@ class DevProvider:
     """The running development provider and what tests do with it."""
 
     url: str
+    app: flask.Flask
     client_id: str = TEST_CLIENT_ID
     client_secret: str = TEST_CLIENT_SECRET
+
+    def signing_key(self) -> Any:
+        """The provider's own private key, the one its JWKS publishes and its ID tokens are signed with.
+
+        The provider runs in this process: its key is read from its storage, as its own request
+        handlers read it.
+        """
+        with self.app.test_request_context():
+            self.app.preprocess_request()  # sets flask.g.oidc_provider_mock_storage
+            jwk = flask.g.oidc_provider_mock_storage.jwk.as_dict(is_private=True)
+        return jwt.PyJWK(jwk, algorithm="RS256").key
+
+    def logout_token(
+        self, *, key: Any = None, alg: str = "RS256", headers: dict[str, Any] | None = None, **claims: Any
+    ) -> str:
+        """A back-channel logout token signed by the provider's key (or ``key``), ``typ: logout+jwt``.
+
+        ``claims`` go through ``logout_claims``: pass ``sub=...`` and/or ``sid=...``. Like the
+        provider's ID tokens, the header names no ``kid``.
+        """
+        header = {"typ": "logout+jwt", **(headers or {})}
+        signing_key = key if key is not None else self.signing_key()
+        return jwt.encode(logout_claims(self.url, **claims), signing_key, algorithm=alg, headers=header)
 
     def set_user(self, sub: str, **claims: Any) -> None:
         """Set the claims the provider gives ``sub`` (``PUT /users/<sub>``); non-standard claims pass."""
@@ -124,18 +170,20 @@ def point_settings_at(settings: Any, issuer: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def _dev_provider_server() -> Iterator[str]:
+def _dev_provider_server() -> Iterator[tuple[str, flask.Flask]]:
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback
-    server = serve_in_thread(oidc_provider_mock.app())
-    yield server.url
+    app = oidc_provider_mock.app()
+    server = serve_in_thread(app)
+    yield server.url, app
     server.stop()
 
 
 @pytest.fixture
-def dev_provider(_dev_provider_server: str, settings) -> Iterator[DevProvider]:
+def dev_provider(_dev_provider_server: tuple[str, flask.Flask], settings) -> Iterator[DevProvider]:
     """The development provider, with ``OIDC_ISSUER`` and the client pointed at it."""
-    point_settings_at(settings, _dev_provider_server)
-    yield DevProvider(url=_dev_provider_server)
+    url, app = _dev_provider_server
+    point_settings_at(settings, url)
+    yield DevProvider(url=url, app=app)
     oidc.clear_cache()
 
 
@@ -211,6 +259,16 @@ class KeycloakIssuer:
 
     def access_token(self, sub: str, /, **overrides: Any) -> str:
         return self.sign(self.claims(sub, **overrides))
+
+    def logout_token(self, **claims: Any) -> str:
+        """A logout token as Keycloak sends one (``typ: logout+jwt``, a ``kid``), by the current key."""
+        kid = self.current_kid
+        return jwt.encode(
+            logout_claims(self.issuer, aud=self.client_id, **claims),
+            self.keys[kid],
+            algorithm="RS256",
+            headers={"typ": "logout+jwt", "kid": kid},
+        )
 
     def jwks(self) -> dict[str, Any]:
         keys = []
@@ -318,14 +376,15 @@ def page(request: pytest.FixtureRequest, _chromium: Any) -> Iterator[Any]:
     context.close()
 
 
-def sign_in(page: Any, live_server_url: str, *, sub: str, email: str, name: str) -> None:
+def sign_in(page: Any, live_server_url: str, *, sub: str, email: str, name: str, **claims: Any) -> None:
     """Sign in through the real flow: home page, "Sign in", the provider's form, back to Aether.
 
-    The claims are set at the provider first (the provider is ``settings.OIDC_ISSUER``).
+    The claims are set at the provider first (the provider is ``settings.OIDC_ISSUER``); extra
+    ``claims`` (a ``sid``, say) land in the ID token too.
     """
     from django.conf import settings
 
-    set_provider_user(settings.OIDC_ISSUER, sub, {"email": email, "name": name})
+    set_provider_user(settings.OIDC_ISSUER, sub, {"email": email, "name": name, **claims})
     page.goto(f"{live_server_url}/")
     page.get_by_role("link", name="Sign in").click()
     page.wait_for_url(f"{settings.OIDC_ISSUER}/**")

@@ -295,7 +295,15 @@ def test_the_development_provider_never_ships_in_the_image() -> None:
 
 
 # Installed for the tests only (requirements-dev.txt, requirements-local.txt), never in the image.
-TEST_ONLY_MODULES = {"pytest", "pytest_django", "werkzeug", "oidc_provider_mock", "playwright", "hypothesis"}
+TEST_ONLY_MODULES = {
+    "pytest",
+    "pytest_django",
+    "werkzeug",
+    "flask",
+    "oidc_provider_mock",
+    "playwright",
+    "hypothesis",
+}
 
 
 def _dockerignore_patterns() -> list[str]:
