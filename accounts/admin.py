@@ -5,7 +5,10 @@ onboarding status, its filter, the "Re-run onboarding" action and the runs inlin
 that extension in place of this one (see ``onboarding/admin/users.py``).
 """
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
@@ -13,6 +16,11 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from accounts.models import Membership, Space, User
+from accounts.services import user_deactivate
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
 
 
 @admin.register(User)
@@ -34,6 +42,40 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
+    actions = ("deactivate_users",)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "is_active":
+            field.help_text = (
+                "Unticking it signs this user out everywhere at once: every browser session ends and "
+                "their API tokens are refused. Prefer it to deleting the account."
+            )
+        return field
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Unticking "Active" signs the user out everywhere at once, not at their next request.
+            ended = user_deactivate(user=obj).sessions_ended
+            self.message_user(request, f"Deactivated {obj}: {_sessions(ended)} ended.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate and end their sessions", permissions=["change"])
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """Turn the selected users inactive and end every session they hold (not the acting user's)."""
+        if queryset.filter(pk=request.user.pk).exists():
+            self.message_user(
+                request, "Your own account was left active: ask another administrator.", messages.WARNING
+            )
+        results = [user_deactivate(user=user) for user in queryset.exclude(pk=request.user.pk).order_by("pk")]
+        changed = sum(result.was_active for result in results)
+        ended = sum(result.sessions_ended for result in results)
+        self.message_user(
+            request,
+            f"Deactivated {changed} user{'s' if changed != 1 else ''} "
+            f"({len(results) - changed} already inactive); {_sessions(ended)} ended.",
+            messages.SUCCESS,
+        )
 
 
 class MembershipFormSet(BaseInlineFormSet):

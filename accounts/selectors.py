@@ -87,6 +87,29 @@ def user_by_identifier(identifier: str) -> User | None:
     return candidates[0] if candidates else None
 
 
+def users_by_identifiers(identifiers: list[str]) -> tuple[list[tuple[str, User]], dict[str, str]]:
+    """The users the identifiers name, each once and in order, and why each other identifier names nobody.
+
+    For commands that take users by e-mail, ``sub``, username or id (``user_by_identifier``): the
+    second value maps an unknown or ambiguous identifier to a line for stderr.
+    """
+    named: list[tuple[str, User]] = []
+    seen: set[uuid.UUID] = set()
+    unknown: dict[str, str] = {}
+    for identifier in identifiers:
+        try:
+            user = user_by_identifier(identifier)
+        except AmbiguousIdentifier as exc:
+            unknown[identifier] = f"ambiguous user: {exc}; name them by sub, username or id"
+            continue
+        if user is None:
+            unknown[identifier] = f"unknown user: {identifier}"
+        elif user.pk not in seen:
+            seen.add(user.pk)
+            named.append((identifier, user))
+    return named, unknown
+
+
 def space_member(space: Space, user_id: uuid.UUID | str) -> Membership | None:
     return Membership.objects.select_related("user").filter(space=space, user_id=user_id).first()
 

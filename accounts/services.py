@@ -1,15 +1,21 @@
 """Writes for users, spaces and memberships."""
 
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import Membership, Space, User
 from accounts.selectors import user_by_email
+from accounts.sessions import user_sessions_end
+
+logger = logging.getLogger("aether.accounts")
 
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
@@ -159,6 +165,39 @@ def user_sign_in(*, claims: Mapping[str, Any]) -> tuple[User, bool]:
         except IntegrityError:
             user = User.objects.get(sub=sub)
     return user_apply_claims(user=user, claims=claims), created
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """What ``user_deactivate`` did to one user."""
+
+    user: User
+    was_active: bool
+    sessions_ended: int
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> Deactivation:
+    """Turn ``user`` inactive and end every session they hold, at once.
+
+    Their browsers are visitors from their next request on, and their bearer tokens are refused at
+    the next API call (both ways in check ``is_active``). Their sessions are deleted from the
+    session store, so turning them active again later brings none of them back. An inactive user's
+    leftover sessions are ended too: running this twice is harmless.
+    """
+    # One conditional UPDATE: two concurrent deactivations agree on which of them changed the flag.
+    was_active = bool(
+        User.objects.filter(pk=user.pk, is_active=True).update(is_active=False, updated_at=timezone.now())
+    )
+    user.is_active = False
+    ended = user_sessions_end(user=user)
+    transaction.on_commit(
+        lambda: logger.info(
+            "user deactivated",
+            extra={"user_id": str(user.pk), "was_active": was_active, "sessions_ended": ended},
+        )
+    )
+    return Deactivation(user=user, was_active=was_active, sessions_ended=ended)
 
 
 @transaction.atomic

@@ -96,7 +96,7 @@ class OnboardingRunInline(ReadOnlyMixin, admin.TabularInline):
 class OnboardingUserAdmin(UserAdmin):
     list_display = ("username", "email", "full_name", "sub", "onboarding_status", "is_staff", "created_at")
     list_filter = (OnboardingStatusFilter, *UserAdmin.list_filter)
-    actions = ("rerun_onboarding",)
+    actions = (*UserAdmin.actions, "rerun_onboarding")
     inlines = (OnboardingRunInline,)
     change_list_template = "admin/onboarding/user_change_list.html"
     onboarding_fields = ("onboarding_status", "onboarding_attempts", "onboarding_error", "all_runs")

@@ -1,4 +1,4 @@
-"""The provider ends sessions: real Chromium sessions, signed in at the real provider.
+"""The provider ends sessions, and so does staff: real Chromium sessions, signed in at the real provider.
 
 Each browser signs in through the development provider. The provider copies a user's non-standard
 claims into the ID token, so setting ``sid`` before a sign-in gives that browser's session its own
@@ -11,7 +11,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from accounts.models import BrowserSession
+from accounts.models import BrowserSession, User
+from accounts.sessions import session_store
 from tests.signin import sign_in
 
 pytestmark = [
@@ -31,6 +32,11 @@ def expect_visitor(page: Page) -> None:
 def expect_signed_in(page: Page, name: str) -> None:
     page.goto("/")
     expect(page.locator(".user-name")).to_have_text(name)
+
+
+def session_key_of(page: Page) -> str:
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "sessionid"]
+    return cookie["value"]
 
 
 def send_logout_token(live_server, token: str) -> requests.Response:
@@ -98,3 +104,27 @@ def test_a_replayed_logout_token_ends_nothing(ada_and_grace, open_page, live_ser
     assert response.status_code == 400
     assert "used before" in response.json()["error_description"]
     expect_signed_in(laptop, "Ada Lovelace")
+
+
+def test_deactivating_a_user_in_the_admin_ends_both_of_their_browser_sessions_at_once(
+    ada_and_grace, open_page, make_user, screenshot
+):
+    ada = User.objects.get(sub="ada-bc")
+    keys = [session_key_of(ada_and_grace["ada-laptop"]), session_key_of(ada_and_grace["ada-phone"])]
+    staff = make_user(email="root@example.com", is_staff=True, is_superuser=True)
+    admin = open_page(user=staff)
+    admin.goto(f"/admin/accounts/user/{ada.pk}/change/")
+    expect(admin.get_by_text("signs this user out everywhere at once")).to_be_visible()
+    screenshot(admin, "admin-user-page")
+
+    admin.get_by_label("Active").uncheck()
+    admin.get_by_role("button", name="Save", exact=True).click()
+
+    expect(admin.locator(".messagelist")).to_contain_text("Deactivated ada-bc@example.com: 2 sessions ended.")
+    screenshot(admin, "admin-user-deactivated")
+    assert not any(session_store().exists(key) for key in keys)
+    # Turned active again, Ada still has to sign in anew: her sessions are gone, not merely refused.
+    User.objects.filter(pk=ada.pk).update(is_active=True)
+    expect_visitor(ada_and_grace["ada-laptop"])
+    expect_visitor(ada_and_grace["ada-phone"])
+    expect_signed_in(ada_and_grace["grace-laptop"], "Grace Hopper")
