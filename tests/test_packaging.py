@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S_DIR = ROOT / "deploy" / "k8s"
@@ -40,6 +41,7 @@ CONTRACT_VARIABLES = {
 }
 SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DATABASE_URL", "OIDC_CLIENT_SECRET"}
 CALLBACK_PATH = "/oidc/callback/"
+BACKCHANNEL_LOGOUT_PATH = "/oidc/backchannel-logout/"
 
 
 def run_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -236,6 +238,16 @@ def test_realm_client_is_confidential_with_pkce_and_the_callback_uri(
     assert "http://localhost:8000/*" in client["attributes"]["post.logout.redirect.uris"].split("##")
     assert "http://localhost:8000" in client["webOrigins"]
     assert client["secret"].startswith("dev-only-")
+
+
+def test_realm_client_sends_back_channel_logout_with_the_session_id_to_aether(client: dict[str, Any]) -> None:
+    attributes = client["attributes"]
+    assert reverse("oidc_backchannel_logout") == BACKCHANNEL_LOGOUT_PATH
+    assert attributes["backchannel.logout.url"] == f"http://localhost:8000{BACKCHANNEL_LOGOUT_PATH}"
+    # The sid in ID and logout tokens is what ends one browser session rather than all of them.
+    assert attributes["backchannel.logout.session.required"] == "true"
+    # Front-channel logout would replace the back channel when Keycloak ends a session.
+    assert client["frontchannelLogout"] is False
 
 
 def test_realm_matches_the_compose_settings(
