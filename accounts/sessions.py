@@ -14,9 +14,10 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.backends.signed_cookies import SessionStore as CookieSessionStore
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, router, transaction
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import BrowserSession, ConsumedLogoutToken, User
@@ -73,7 +74,7 @@ def browser_sessions_end(sessions: QuerySet[BrowserSession]) -> int:
     Their keys come from one query; each is then deleted through the store's API. The browser that
     holds one of them is a visitor at its next request.
     """
-    keys = list(sessions.values_list("session_key", flat=True))
+    keys = list(sessions.order_by().values_list("session_key", flat=True))
     if not keys:
         return 0
     store = session_store()
@@ -115,15 +116,35 @@ def provider_logout(*, jti: str, expires_at: datetime.datetime, sub: str | None,
     return browser_sessions_end(sessions)
 
 
+def _session_table_beside_records(store: SessionBase) -> type[Model] | None:
+    """The model of a database-backed engine (db, cached_db) when its table sits beside the records."""
+    if not isinstance(store, DatabaseSessionStore):
+        return None
+    model = type(store).get_model_class()
+    return model if router.db_for_write(model) == router.db_for_write(BrowserSession) else None
+
+
 def sessions_prune() -> tuple[int, int]:
     """Clear expired sessions and what refers to them; return (records, logout token ids) removed.
 
     Does what ``clearsessions`` does (the store's ``clear_expired``), then forgets the records of
-    sessions the store no longer holds (expired, flushed, ended elsewhere), checked in batches by
-    primary key, and drops logout-token ids past their expiry.
+    sessions the store no longer holds (expired, flushed, ended elsewhere) and drops logout-token
+    ids past their expiry. With the sessions in a database table beside the records, one statement
+    compares the two; any other engine is asked about each record's key, in batches by primary key.
     """
     store = session_store()
     type(store).clear_expired()
+    table = _session_table_beside_records(store)
+    if table is not None:
+        held = table.objects.filter(session_key=OuterRef("session_key"))
+        records = BrowserSession.objects.filter(~Exists(held)).delete()[0]
+    else:
+        records = _prune_records_by_key(store)
+    tokens = ConsumedLogoutToken.objects.filter(expires_at__lt=timezone.now()).delete()[0]
+    return records, tokens
+
+
+def _prune_records_by_key(store: SessionBase) -> int:
     records = 0
     last_pk = 0
     while batch := list(
@@ -135,5 +156,4 @@ def sessions_prune() -> tuple[int, int]:
         gone = [pk for pk, key in batch if not store.exists(key)]
         if gone:
             records += BrowserSession.objects.filter(pk__in=gone).delete()[0]
-    tokens = ConsumedLogoutToken.objects.filter(expires_at__lt=timezone.now()).delete()[0]
-    return records, tokens
+    return records

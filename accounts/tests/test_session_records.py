@@ -42,7 +42,8 @@ def test_prune_sessions_clears_expired_sessions_and_every_record_of_a_session_th
     assert alive.get("/").wsgi_request.user == ada
 
 
-def test_prune_sessions_works_through_records_in_batches(make_user, monkeypatch):
+def test_prune_sessions_asks_a_cache_engine_about_each_record_in_batches(make_user, monkeypatch, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     monkeypatch.setattr("accounts.sessions.PRUNE_BATCH_SIZE", 2)
     ada = make_user()
     browsers = [browser_of(ada) for _ in range(5)]
