@@ -5,8 +5,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+
+from aether.validators import validate_name_characters
+
+SPACE_DESCRIPTION_MAX_LENGTH = 10_000
 
 
 class User(AbstractUser):
@@ -99,8 +104,8 @@ class Space(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=20, choices=Type.choices)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(SPACE_DESCRIPTION_MAX_LENGTH)])
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=space_owner_on_delete,
@@ -180,6 +185,16 @@ class Membership(models.Model):
     @property
     def can_manage_members(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+    @property
+    def grantable_roles(self) -> list[str]:
+        """The roles this member may give or take away: all of them for an owner, all but ``owner``
+        for an admin, none for anyone else."""
+        if self.role == self.Role.OWNER:
+            return list(self.Role.values)
+        if self.role == self.Role.ADMIN:
+            return [role for role in self.Role.values if role != self.Role.OWNER]
+        return []
 
 
 class BrowserSession(models.Model):

@@ -202,10 +202,10 @@ def user_deactivate(*, user: User) -> Deactivation:
 
 @transaction.atomic
 def space_create_organization(*, owner: User, name: str, description: str = "") -> Space:
-    """Create an organization space whose creator is its owner."""
-    space = Space.objects.create(
-        type=Space.Type.ORGANIZATION, owner=owner, name=name, description=description
-    )
+    """Create an organization space whose creator is its owner; ``ValidationError`` for an unfit name."""
+    space = Space(type=Space.Type.ORGANIZATION, owner=owner, name=name.strip(), description=description)
+    space.full_clean()
+    space.save()
     Membership.objects.create(user=owner, space=space, role=Membership.Role.OWNER)
     return space
 
@@ -259,7 +259,7 @@ def member_add_by_email(*, space: Space, actor: User, email: str, role: str) -> 
     """
     manager = _require_manager(space, actor)
     _require_shared(space)
-    if role == Membership.Role.OWNER and manager.role != Membership.Role.OWNER:
+    if role == Membership.Role.OWNER and role not in manager.grantable_roles:
         raise PermissionDenied("Only an owner can make someone an owner.")
     user = user_by_email(email)
     if user is None:
@@ -285,7 +285,7 @@ def member_change_role(*, space: Space, actor: User, user: User, role: str) -> M
     owners = _lock_owners(space)
     membership = Membership.objects.select_for_update().get(space=space, user=user)
     touches_owner = Membership.Role.OWNER in {membership.role, role}
-    if touches_owner and manager.role != Membership.Role.OWNER:
+    if touches_owner and Membership.Role.OWNER not in manager.grantable_roles:
         raise PermissionDenied("Only an owner can grant or take away the owner role.")
     if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and len(owners) == 1:
         raise MembershipConflict("The space's last owner cannot be demoted; make another member owner first.")
@@ -302,7 +302,7 @@ def member_remove(*, space: Space, actor: User, user: User) -> None:
     owners = _lock_owners(space)
     membership = Membership.objects.select_for_update().get(space=space, user=user)
     if membership.role == Membership.Role.OWNER:
-        if manager.role != Membership.Role.OWNER:
+        if Membership.Role.OWNER not in manager.grantable_roles:
             raise PermissionDenied("Only an owner can remove an owner.")
         if len(owners) == 1:
             raise MembershipConflict("The space's last owner cannot be removed.")

@@ -1,4 +1,5 @@
-"""Notebooks of documents, and the agents that answer questions about them."""
+"""Notebooks of documents, and agents: stored configurations that name a model, its settings and
+the notebooks it would draw on. Nothing here calls a model."""
 
 import uuid
 
@@ -8,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from aether.validators import validate_name_characters
 from notebooks.validators import (
     DESCRIPTION_MAX_LENGTH,
     SYSTEM_PROMPT_MAX_LENGTH,
@@ -38,7 +40,9 @@ class Notebook(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="notebooks")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notebooks")
-    name = models.CharField(max_length=200)
+    # Unique in its space, ignoring case: notebooks.services decides it (onboarding's own notebook
+    # is the one exception, and is named before the user can name anything).
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
     description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     tags = models.JSONField(default=list, blank=True, validators=[validate_tags])
     visibility = models.CharField(max_length=20, choices=Visibility.choices, default=Visibility.PRIVATE)
@@ -93,7 +97,7 @@ class Document(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     notebook = models.ForeignKey(Notebook, on_delete=models.CASCADE, related_name="documents")
-    name = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, validators=[validate_name_characters])
     mime_type = models.CharField(max_length=100, default="text/plain")
     size_bytes = models.PositiveBigIntegerField(default=0)
     content = models.TextField(blank=True)
@@ -136,7 +140,7 @@ class Document(models.Model):
 
 
 class Agent(models.Model):
-    """An AI agent configured to answer from a set of knowledge notebooks."""
+    """A stored agent configuration: type, model, sampling settings, system prompt and knowledge notebooks."""
 
     class Type(models.TextChoices):
         QA = "qa", "Question answering"
@@ -146,10 +150,10 @@ class Agent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     space = models.ForeignKey("accounts.Space", on_delete=models.CASCADE, related_name="agents")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agents")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_name_characters])
     description = models.TextField(blank=True, validators=[MaxLengthValidator(DESCRIPTION_MAX_LENGTH)])
     type = models.CharField(max_length=20, choices=Type.choices, default=Type.QA)
-    model = models.CharField(max_length=100, default="gpt-4")
+    model = models.CharField(max_length=100, default="gpt-4", validators=[validate_name_characters])
     temperature = models.FloatField(default=0.7, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)])
     max_tokens = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1), MaxValueValidator(128_000)]

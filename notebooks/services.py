@@ -17,6 +17,7 @@ from django.db import transaction
 from accounts.models import Space, User
 from notebooks import selectors
 from notebooks.models import Agent, Document, Notebook
+from notebooks.sizes import size_text
 
 # Text formats a document may have; anything else is refused rather than stored unreadable.
 TEXT_MIME_TYPES = frozenset(
@@ -53,12 +54,16 @@ AGENT_FIELDS = frozenset(
 )
 
 
+# An agent's knowledge: as many notebooks as one API page lists.
+AGENT_KNOWLEDGE_MAX = 100
+
+
 class DocumentTooLarge(Exception):
     """The document is larger than ``DOCUMENT_MAX_BYTES``."""
 
     def __init__(self, size: int, limit: int) -> None:
         self.size, self.limit = size, limit
-        super().__init__(f"The document is {size} bytes; the limit is {limit} bytes.")
+        super().__init__(f"The document is {size_text(size)}; the limit is {size_text(limit)}.")
 
 
 def _clean_and_save(instance, *, exclude: Iterable[str] = ()) -> None:
@@ -74,6 +79,31 @@ def _apply(instance, fields: dict[str, object], allowed: frozenset[str]) -> None
         setattr(instance, name, value)
 
 
+def _require_free_notebook_name(notebook: Notebook) -> None:
+    """Refuse a name another notebook of the space has, ignoring case (search ignores it too).
+
+    Called holding the space's row lock (``_lock_space``), so two requests cannot both take a name.
+    """
+    taken = (
+        Notebook.objects.filter(space_id=notebook.space_id, name__iexact=notebook.name)
+        .exclude(pk=notebook.pk)
+        .values_list("name", flat=True)
+        .first()
+    )
+    if taken is not None:
+        raise ValidationError(
+            {"name": f"This space already has a notebook called “{taken}”; choose another name."},
+            code="duplicate",
+        )
+
+
+def _lock_space(space_id: uuid.UUID) -> None:
+    # FOR NO KEY UPDATE: serialises notebook names in the space without blocking the rows that
+    # merely reference it (memberships, agents, other spaces' notebooks).
+    Space.objects.select_for_update(no_key=True).filter(pk=space_id).values_list("pk").first()
+
+
+@transaction.atomic
 def notebook_create(
     *,
     space: Space,
@@ -83,6 +113,7 @@ def notebook_create(
     tags: list[str] | None = None,
     visibility: str = Notebook.Visibility.PRIVATE,
 ) -> Notebook:
+    """Create a notebook in ``space``; its name must be free there (ignoring case)."""
     notebook = Notebook(
         space=space,
         owner=owner,
@@ -91,15 +122,25 @@ def notebook_create(
         tags=list(tags or []),
         visibility=visibility,
     )
-    _clean_and_save(notebook)
+    notebook.full_clean()
+    _lock_space(space.pk)
+    _require_free_notebook_name(notebook)
+    notebook.save()
     return notebook
 
 
+@transaction.atomic
 def notebook_update(*, notebook: Notebook, **fields: object) -> Notebook:
+    """Change the notebook's fields; a new name must be free in its space (ignoring case)."""
     if "name" in fields and isinstance(fields["name"], str):
         fields["name"] = fields["name"].strip()
+    renamed = "name" in fields and fields["name"] != notebook.name
     _apply(notebook, fields, NOTEBOOK_FIELDS)
-    _clean_and_save(notebook)
+    notebook.full_clean()
+    if renamed:
+        _lock_space(notebook.space_id)
+        _require_free_notebook_name(notebook)
+    notebook.save()
     return notebook
 
 
@@ -223,6 +264,12 @@ def document_delete(*, document: Document) -> None:
 def agent_knowledge(*, space: Space, notebook_ids: Iterable[uuid.UUID | str]) -> list[Notebook]:
     """The notebooks named by id, all in ``space``; an id of another space's notebook is refused with
     the same message as an unknown one, so nobody learns what exists elsewhere."""
+    notebook_ids = list(notebook_ids)
+    if len(set(map(str, notebook_ids))) > AGENT_KNOWLEDGE_MAX:
+        raise ValidationError(
+            {"notebook_ids": f"An agent can draw on at most {AGENT_KNOWLEDGE_MAX} notebooks."},
+            code="max_length",
+        )
     wanted: set[uuid.UUID] = set()
     missing: set[object] = set()
     for notebook_id in notebook_ids:

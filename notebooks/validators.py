@@ -1,8 +1,11 @@
 """Validators shared by the notebooks models, forms and serializers."""
 
 import json
+import unicodedata
 
 from django.core.exceptions import ValidationError
+
+from aether.validators import validate_name_characters
 
 TAG_MAX_LENGTH = 50
 TAGS_MAX_COUNT = 20
@@ -11,14 +14,38 @@ METADATA_MAX_DEPTH = 10
 DESCRIPTION_MAX_LENGTH = 10_000
 SYSTEM_PROMPT_MAX_LENGTH = 32_000
 METADATA_MAX_BYTES = 16 * 1024
+SEARCH_QUERY_MAX_LENGTH = 100
+
+
+def validate_search_query(value: str) -> None:
+    """A notebook search query: 1 to 100 characters, none of them a control character.
+
+    Control characters are never typed, and the search text joins its fields with one
+    (``notebooks.models.SEARCH_SEPARATOR``), so a query holding one could match across two fields.
+    """
+    if not value:
+        raise ValidationError("Type something to search for.", code="required")
+    if len(value) > SEARCH_QUERY_MAX_LENGTH:
+        raise ValidationError(
+            f"Search for at most {SEARCH_QUERY_MAX_LENGTH} characters (this is {len(value)}).",
+            code="max_length",
+        )
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise ValidationError("The query must not contain control characters.", code="invalid")
 
 
 def validate_tags(value: object) -> None:
-    """Tags are a list of at most 20 distinct, non-empty strings of at most 50 characters."""
+    """Tags are a list of at most 20 non-empty one-line strings of at most 50 characters, distinct
+    when compared ignoring case.
+
+    Search ignores case, so ``ML`` and ``ml`` would find the same notebooks: the second is refused
+    with a message naming both, rather than kept or silently merged.
+    """
     if not isinstance(value, list):
         raise ValidationError("Tags must be a list of strings.", code="invalid")
     if len(value) > TAGS_MAX_COUNT:
         raise ValidationError(f"At most {TAGS_MAX_COUNT} tags are allowed.", code="max_length")
+    seen: dict[str, str] = {}
     for tag in value:
         if not isinstance(tag, str) or not tag.strip():
             raise ValidationError("Each tag must be a non-empty string.", code="invalid")
@@ -26,8 +53,16 @@ def validate_tags(value: object) -> None:
             raise ValidationError(
                 f"Tag {tag[:20]!r}… is longer than {TAG_MAX_LENGTH} characters.", code="max_length"
             )
-    if len(set(value)) != len(value):
-        raise ValidationError("Tags must not repeat.", code="duplicate")
+        validate_name_characters(tag)
+        earlier = seen.get(tag.casefold())
+        if earlier == tag:
+            raise ValidationError("Tags must not repeat.", code="duplicate")
+        if earlier is not None:
+            raise ValidationError(
+                f"Tags must not repeat, ignoring case: “{earlier}” and “{tag}” are the same tag.",
+                code="duplicate",
+            )
+        seen[tag.casefold()] = tag
 
 
 def _check_shape(value: object) -> None:

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.models import Membership, Space, User
+from accounts.models import SPACE_DESCRIPTION_MAX_LENGTH, Membership, Space, User
 
 
 class UserMeSerializer(serializers.ModelSerializer):
@@ -51,7 +51,9 @@ class MySpacesSerializer(serializers.Serializer):
 
 class SpaceCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=Space._meta.get_field("name").max_length)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=SPACE_DESCRIPTION_MAX_LENGTH
+    )
 
 
 class MemberSerializer(serializers.Serializer):

@@ -4,18 +4,17 @@ Input serializers check types and lengths; the services apply the models' own va
 API and the pages refuse the same things with the same messages.
 """
 
-import unicodedata
-
 from rest_framework import serializers
 
 from notebooks.models import Agent, Document, Notebook
-from notebooks.selectors import SEARCH_QUERY_MAX_LENGTH
 from notebooks.validators import (
     DESCRIPTION_MAX_LENGTH,
+    SEARCH_QUERY_MAX_LENGTH,
     SYSTEM_PROMPT_MAX_LENGTH,
     TAG_MAX_LENGTH,
     TAGS_MAX_COUNT,
     validate_metadata,
+    validate_search_query,
 )
 
 
@@ -63,13 +62,12 @@ class NotebookInputSerializer(serializers.Serializer):
 
 
 class NotebookSearchQuerySerializer(serializers.Serializer):
-    query = serializers.CharField(min_length=1, max_length=SEARCH_QUERY_MAX_LENGTH, trim_whitespace=False)
-
-    def validate_query(self, value: str) -> str:
-        # Control characters are never typed, and the search text joins its fields with one.
-        if any(unicodedata.category(character) == "Cc" for character in value):
-            raise serializers.ValidationError("The query must not contain control characters.")
-        return value
+    query = serializers.CharField(
+        min_length=1,
+        max_length=SEARCH_QUERY_MAX_LENGTH,
+        trim_whitespace=False,
+        validators=[validate_search_query],
+    )
 
 
 class DocumentSerializer(serializers.ModelSerializer):
