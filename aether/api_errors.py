@@ -96,12 +96,25 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def request_too_large(request: HttpRequest, exception: RequestDataTooBig) -> HttpResponse:
-    limit = settings.DOCUMENT_MAX_BYTES
+    upload = isinstance(exception, UploadTooLarge)
     if _is_api(request):
-        detail = str(exception) if isinstance(exception, UploadTooLarge) else PayloadTooLarge.default_detail
+        detail = str(exception) if upload else PayloadTooLarge.default_detail
         return JsonResponse({"detail": detail}, status=413)
     # Back to the page the form was on, when it is one of ours.
     referer = request.META.get("HTTP_REFERER", "")
     same_site = url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure())
-    context = {"limit": limit, "back_url": referer if referer and same_site else "/"}
-    return render(request, "request_too_large.html", context, status=413)
+    context = {
+        # The limit that refused it: a document's, or (any other form) Django's for a request body.
+        "upload": upload,
+        "limit": settings.DOCUMENT_MAX_BYTES if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+        "size": _declared_length(request),
+        "back_url": referer if referer and same_site else "/",
+    }
+    return render(request, "413.html", context, status=413)
+
+
+def _declared_length(request: HttpRequest) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "") or None
+    except ValueError:
+        return None

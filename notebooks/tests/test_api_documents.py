@@ -106,7 +106,8 @@ def test_an_oversized_body_is_refused_from_its_declared_length(api_client, ada, 
     )
 
     assert response.status_code == 413
-    assert response.json()["detail"].startswith("The request is ")
+    assert response.json()["detail"].startswith("The upload is 200,")
+    assert response.json()["detail"].endswith(" bytes; documents may be at most 10 bytes.")
 
 
 @pytest.mark.parametrize(
