@@ -82,6 +82,13 @@ def ada(user) -> User:
 
 
 @pytest.fixture
+def signed_in(client, ada):
+    """Django's test client, signed in as Ada."""
+    client.force_login(ada)
+    return client
+
+
+@pytest.fixture
 def acme(ada) -> Space:
     """An organization space that Ada owns."""
     return space_create_organization(owner=ada, name="Acme")

@@ -110,6 +110,10 @@ def users_by_identifiers(identifiers: list[str]) -> tuple[list[tuple[str, User]]
     return named, unknown
 
 
+def space_owner_count(space: Space) -> int:
+    return Membership.objects.filter(space=space, role=Membership.Role.OWNER).count()
+
+
 def space_member(space: Space, user_id: uuid.UUID | str) -> Membership | None:
     return Membership.objects.select_related("user").filter(space=space, user_id=user_id).first()
 

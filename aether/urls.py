@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("spaces/<uuid:space_id>/", views.space_dashboard, name="space-dashboard"),
     path("spaces/switch/", views.space_switch, name="space-switch"),
+    path("", include("accounts.space_urls")),
     path("", include("notebooks.urls")),
     path("", include("onboarding.urls")),
     path("healthz", health.healthz, name="healthz"),

@@ -10,14 +10,16 @@ from django.views.decorators.http import require_POST
 
 from accounts.current_space import remember_space, session_membership
 from accounts.models import Membership
+from accounts.page_access import membership_or_404
 from accounts.selectors import membership_in
 from aether.forms import SpaceSwitchForm
+from aether.paging import ListPage, list_page, page_number
+from notebooks.forms import NotebookSearchForm
 from notebooks.selectors import agents_in_space, notebooks_with_documents
 from onboarding.panel import onboarding_panel_of
 
 # Notebooks per dashboard page, as many as an API page.
 DASHBOARD_NOTEBOOKS = 50
-MAX_DASHBOARD_PAGE = 1_000_000
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -29,9 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def space_dashboard(request: HttpRequest, space_id: str) -> HttpResponse:
     """A space's dashboard at its own address; visiting it makes that space the current one."""
-    membership = membership_in(request.user, space_id)
-    if membership is None:
-        raise Http404("No such space.")
+    membership = membership_or_404(request.user, space_id)
     remember_space(request, membership)
     return _dashboard(request, membership)
 
@@ -50,36 +50,20 @@ def space_switch(request: HttpRequest) -> HttpResponse:
 
 def _dashboard(request: HttpRequest, membership: Membership | None) -> HttpResponse:
     space = membership.space if membership else None
-    page = _page_number(request)
-    notebooks: list = []
+    page = ListPage(items=[], number=1, previous=None, next=None)
     if space:
-        # One row past the page says whether there is a next one, without a COUNT query.
-        start = (page - 1) * DASHBOARD_NOTEBOOKS
-        notebooks = list(notebooks_with_documents(space)[start : start + DASHBOARD_NOTEBOOKS + 1])
-    has_next = len(notebooks) > DASHBOARD_NOTEBOOKS
-    notebooks = notebooks[:DASHBOARD_NOTEBOOKS]
-    for notebook in notebooks:
+        page = list_page(
+            notebooks_with_documents(space), number=page_number(request), size=DASHBOARD_NOTEBOOKS
+        )
+    for notebook in page.items:
         notebook.more_documents = notebook.document_count - len(notebook.preview_documents)
     context = {
         "membership": membership,
         "space": space,
-        "notebooks": notebooks,
-        "page": {
-            "number": page,
-            "previous": page - 1 if page > 1 else None,
-            "next": page + 1 if has_next else None,
-        },
+        "notebooks": page.items,
+        "page": page,
         "agents": agents_in_space(space) if space else [],
+        "search_form": NotebookSearchForm(),
         "onboarding": onboarding_panel_of(request.user),
     }
     return render(request, "dashboard.html", context)
-
-
-def _page_number(request: HttpRequest) -> int:
-    """The ``page`` parameter; anything but a plausible page number means the first page."""
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-    # Bounded so the offset always fits the database's integers.
-    return number if 1 <= number <= MAX_DASHBOARD_PAGE else 1

@@ -22,7 +22,6 @@ from notebooks.models import Agent, Document, Notebook
 
 M = TypeVar("M", bound=Model)
 
-SEARCH_QUERY_MAX_LENGTH = 100
 # Documents the dashboard lists under each notebook; the rest are counted ("and 3 more").
 DASHBOARD_DOCUMENTS = 5
 # Listing columns: a document's text can be megabytes and no list shows it.
@@ -77,6 +76,11 @@ def notebook_search(space: Space, query: str) -> QuerySet[Notebook]:
     serves this ``LIKE '%…%'``.
     """
     return notebooks_in_space(space).filter(search_text__contains=query.lower())
+
+
+def notebook_choices(space: Space) -> QuerySet[Notebook]:
+    """The space's notebooks by name, id and name only: what an agent's knowledge is chosen from."""
+    return Notebook.objects.filter(space=space).only("id", "name").order_by("name", "pk")
 
 
 def notebook_in_space(space: Space, notebook_id: uuid.UUID) -> Notebook | None:
