@@ -64,6 +64,6 @@ def _dashboard(request: HttpRequest, membership: Membership | None) -> HttpRespo
         "page": page,
         "agents": agents_in_space(space) if space else [],
         "search_form": NotebookSearchForm(),
-        "onboarding": onboarding_panel_of(request.user),
+        "onboarding": onboarding_panel_of(request.user, space=space),
     }
     return render(request, "dashboard.html", context)

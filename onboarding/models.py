@@ -145,6 +145,11 @@ class UserOnboarding(models.Model):
         "notebooks.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     completed_at = models.DateTimeField(null=True, blank=True)
+    notice_dismissed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the user dismissed the dashboard's note that their workspace is ready.",
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,4 +1,10 @@
-"""What the dashboard's onboarding panel tells a user, in their words rather than the log's."""
+"""What the dashboard's onboarding panel tells a user, in their words rather than the log's.
+
+A completed onboarding is news for a few days, in the personal space it set up, until the user
+dismisses it; a failure, a stalled run or a missing set-up is shown in every space until it is
+resolved, with what to do about it. Error texts and exception names stay in the run record for
+staff: the panel never shows them.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -6,16 +12,21 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import User
-from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep
+from accounts.models import Space, User
+from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.selectors import onboarding_last_completed_run, onboarding_last_run, onboarding_state_of
+
+# How long the dashboard mentions a completed onboarding.
+COMPLETED_NOTICE_DAYS = 7
+# From this many failed attempts on, the panel says who else can help.
+REPEATED_FAILURES = 2
 
 # One sentence per step, saying what the user is missing when that step failed.
 STEP_SENTENCES = {
-    "personal_space": "We could not create your personal space.",
-    "notebook": "We could not create your “Getting Started” notebook.",
-    "documents": "We could not add the sample guides to your “Getting Started” notebook.",
-    "agent": "We could not set up your “Personal Assistant” agent.",
+    OnboardingStep.Name.PERSONAL_SPACE: "We could not create your personal space.",
+    OnboardingStep.Name.NOTEBOOK: "We could not create your “Getting Started” notebook.",
+    OnboardingStep.Name.DOCUMENTS: "We could not add the sample guides to your “Getting Started” notebook.",
+    OnboardingStep.Name.AGENT: "We could not set up your “Personal Assistant” agent.",
 }
 GENERIC_SENTENCE = "We could not finish setting up your workspace."
 
@@ -41,12 +52,11 @@ def failure_sentence(run: OnboardingRun) -> str:
 class OnboardingPanel:
     status: str
     status_label: str
+    visible: bool = True
     completed_at: datetime | None = None
     duration: str = ""
     failed_step: str = ""
-    failed_step_label: str = ""
     sentence: str = ""
-    detail: str = ""
     timed_out: bool = False
     attempts: int = 0
     stalled: bool = False
@@ -56,31 +66,50 @@ class OnboardingPanel:
         # A run still "running" after the timeout was killed: nothing else will ever finish it.
         return self.stalled or self.status in {OnboardingStatus.FAILED, OnboardingStatus.NOT_STARTED}
 
+    @property
+    def repeated_failures(self) -> bool:
+        return self.status == OnboardingStatus.FAILED and self.attempts >= REPEATED_FAILURES
 
-def onboarding_panel_of(user: User) -> OnboardingPanel:
-    """The panel for ``user``: when and how fast onboarding completed, or what failed and why."""
+
+def _completed_notice_due(state: UserOnboarding, user: User, space: Space | None) -> bool:
+    """A completed onboarding is mentioned in the personal space it set up, for the first days,
+    until the user dismisses it."""
+    in_personal_space = space is not None and space.is_personal and space.owner_id == user.pk
+    if not in_personal_space or state.completed_at is None:
+        return False
+    if state.notice_dismissed_at is not None and state.notice_dismissed_at >= state.completed_at:
+        return False
+    return timezone.now() - state.completed_at < timedelta(days=COMPLETED_NOTICE_DAYS)
+
+
+def onboarding_panel_of(user: User, *, space: Space | None = None) -> OnboardingPanel:
+    """The panel for ``user`` on the dashboard of ``space``: how onboarding went, and what to do."""
     state = onboarding_state_of(user)
-    run = onboarding_last_run(user, with_steps=False)
     panel = {"status": state.status, "status_label": state.get_status_display(), "attempts": state.attempts}
     if state.status == OnboardingStatus.COMPLETED:
-        completing = run if run is not None and run.status == OnboardingRun.Status.COMPLETED else None
-        completing = completing or onboarding_last_completed_run(user)
+        if not _completed_notice_due(state, user, space):
+            return OnboardingPanel(**panel, visible=False)
+        completing = onboarding_last_completed_run(user)
         return OnboardingPanel(
             **panel,
             completed_at=state.completed_at,
             duration=duration_text(completing.duration_ms if completing else None),
         )
-    if state.status == OnboardingStatus.FAILED and run is not None:
-        error = run.error or state.last_error
+    if state.status == OnboardingStatus.FAILED:
+        run = onboarding_last_run(user, with_steps=False)
+        if run is None:
+            return OnboardingPanel(**panel, sentence=GENERIC_SENTENCE)
         return OnboardingPanel(
-            **panel,
-            failed_step=run.failed_step,
-            failed_step_label=OnboardingStep.Name(run.failed_step).label if run.failed_step else "",
-            sentence=failure_sentence(run),
-            detail=error,
-            timed_out=run.timed_out,
+            **panel, failed_step=run.failed_step, sentence=failure_sentence(run), timed_out=run.timed_out
         )
     if state.status == OnboardingStatus.RUNNING:
         timeout = timedelta(seconds=settings.ONBOARDING_TIMEOUT_SECONDS)
         return OnboardingPanel(**panel, stalled=state.updated_at < timezone.now() - timeout)
     return OnboardingPanel(**panel)
+
+
+def onboarding_notice_dismiss(*, user: User) -> None:
+    """Stop mentioning the user's completed onboarding on the dashboard."""
+    UserOnboarding.objects.filter(user=user, status=OnboardingStatus.COMPLETED).update(
+        notice_dismissed_at=timezone.now()
+    )

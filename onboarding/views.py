@@ -1,4 +1,4 @@
-"""The dashboard's "Try again" button."""
+"""The dashboard onboarding panel's buttons: "Try again" and "Dismiss"."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from onboarding.models import OnboardingRun
-from onboarding.panel import failure_sentence
+from onboarding.panel import failure_sentence, onboarding_notice_dismiss
 from onboarding.services import onboard_user
 
 
@@ -20,4 +20,12 @@ def onboarding_retry(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your workspace is ready.")
     else:
         messages.error(request, f"Setting up your workspace failed again. {failure_sentence(run)}")
+    return redirect("home")
+
+
+@require_POST
+@login_required
+def onboarding_dismiss(request: HttpRequest) -> HttpResponse:
+    """Hide the note that the user's workspace is ready."""
+    onboarding_notice_dismiss(user=request.user)
     return redirect("home")
