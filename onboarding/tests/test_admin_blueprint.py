@@ -92,7 +92,7 @@ def test_the_change_form_previews_what_a_new_user_receives(client):
 
     assert "Ada Lovelace&#x27;s Personal Space" in page
     assert "3 sample documents" in page
-    assert re.search(r"Welcome to Aether\.txt <span[^>]*>\(41 lines", page)
+    assert re.search(r"Welcome to Aether\.txt <span[^>]*>\(39 lines", page)
     assert "Personal Assistant: Question answering, gpt-4, temperature 0.7, up to 2000 tokens" in page
 
 

@@ -50,7 +50,7 @@ def test_first_run_creates_exactly_what_the_blueprint_lists(user):
         {"source": "onboarding", "is_sample": True, "order": n} for n in (1, 2, 3)
     ]
     assert documents[0].content.splitlines()[0] == "Welcome to Aether, your knowledge workspace."
-    assert [len(d.content.splitlines()) for d in documents] == [41, 41, 68]
+    assert [len(d.content.splitlines()) for d in documents] == [39, 39, 58]
     assert all(d.size_bytes == len(d.content.encode()) and d.mime_type == "text/plain" for d in documents)
     agent = Agent.objects.get(owner=user)
     assert (agent.name, agent.type, agent.model, agent.temperature, agent.max_tokens) == (
