@@ -89,3 +89,24 @@ def screenshot():
         return path
 
     return take
+
+
+def fits_the_viewport(page: Page) -> bool:
+    """No horizontal scrolling: nothing is wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.fixture
+def screenshots(screenshot):
+    """``screenshots(page, name)``: the page at 1280x800 and at 390x844 (``name-desktop.png``,
+    ``name-phone.png``), failing when it does not fit the phone's width; the page is left at 1280x800."""
+
+    def take(page: Page, name: str) -> None:
+        page.set_viewport_size(DESKTOP)
+        screenshot(page, f"{name}-desktop")
+        page.set_viewport_size(PHONE)
+        screenshot(page, f"{name}-phone")
+        assert fits_the_viewport(page), f"{name} is wider than a phone"
+        page.set_viewport_size(DESKTOP)
+
+    return take

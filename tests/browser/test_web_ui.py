@@ -46,7 +46,7 @@ def test_a_new_user_signs_in_and_sees_the_onboarding_resources(
 
 
 def test_a_new_user_opens_the_welcome_document_and_reads_its_first_line(
-    open_page, live_server, dev_provider, screenshot
+    open_page, live_server, dev_provider, screenshots
 ):
     page = open_page()
     sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
@@ -59,8 +59,10 @@ def test_a_new_user_opens_the_welcome_document_and_reads_its_first_line(
     expect(text).to_be_visible()
     assert text.inner_text().splitlines()[0] == first_line
     assert page.locator("pre.document-text").evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
-    expect(page.locator(".metadata")).to_contain_text("onboarding")
-    screenshot(page, "document-desktop")
+    expect(page.locator(".metadata")).to_contain_text("A sample guide, added when your workspace was set up")
+    expect(page.locator(".metadata")).not_to_contain_text("is_sample")
+    # One paragraph a line: on a phone the text reflows instead of breaking raggedly.
+    screenshots(page, "document-welcome")
 
 
 def test_a_user_creates_a_notebook_and_uploads_a_document(
@@ -127,7 +129,7 @@ def test_a_user_switches_to_an_organization_space_with_the_keyboard(
     membership_add(space=organization, user=User.objects.get(sub="ada-web"), role=Membership.Role.MEMBER)
     page.reload()
 
-    switcher = page.get_by_label("Space")
+    switcher = page.get_by_label("Space", exact=True)
     switcher.focus()
     switcher.select_option(label="Acme Research (Member)")
     page.keyboard.press("Tab")
@@ -137,7 +139,7 @@ def test_a_user_switches_to_an_organization_space_with_the_keyboard(
     expect(page).to_have_title("Acme Research · Aether")
     expect(page.get_by_role("link", name="Lab protocols")).to_be_visible()
     expect(page.get_by_role("link", name="Getting Started")).to_have_count(0)
-    expect(page.get_by_label("Space")).to_have_value(str(organization.pk))
+    expect(page.get_by_label("Space", exact=True)).to_have_value(str(organization.pk))
     screenshot(page, "organization-desktop")
 
 
@@ -151,16 +153,18 @@ def test_the_first_tab_reaches_the_skip_link(open_page, ada):
 
 
 def test_a_user_whose_onboarding_failed_tries_again_and_sees_the_resources(
-    open_page, live_server, dev_provider, fail_step, monkeypatch, screenshot
+    open_page, live_server, dev_provider, fail_step, monkeypatch, screenshots
 ):
     fail_step("documents", RuntimeError("the document store did not answer"))
     page = open_page()
     sign_in(page, live_server.url, sub="ada-web", email="ada@example.com", name="Ada Lovelace")
 
     panel = page.locator(".onboarding")
-    expect(panel).to_contain_text("Failed at the step “Documents”.")
+    expect(panel).to_contain_text("Setting up your workspace did not finish")
     expect(panel).to_contain_text("We could not add the sample guides to your “Getting Started” notebook.")
-    screenshot(page, "onboarding-failed-desktop")
+    expect(panel).not_to_contain_text("RuntimeError")
+    expect(panel).not_to_contain_text("the document store did not answer")
+    screenshots(page, "onboarding-failed")
 
     monkeypatch.undo()  # the fault is repaired; the retry runs the real steps
     page.get_by_role("button", name="Try again").click()
@@ -210,11 +214,15 @@ def test_notebook_document_and_agent_pages_fit_a_phone(open_page, ada, screensho
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
 
 
-def test_a_visitor_sees_what_aether_is_and_a_sign_in_button(open_page, screenshot):
+def test_a_visitor_sees_what_aether_is_and_a_sign_in_button(open_page, screenshots):
     page = open_page()
     page.goto("/")
 
     expect(page).to_have_title("Aether: your knowledge workspace")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your team's knowledge, in one workspace")
     expect(page.get_by_role("link", name="Sign in")).to_have_attribute("href", "/oidc/authenticate/")
-    screenshot(page, "landing-desktop")
+    # What agents are, and no promise of answers: nothing in Aether asks a model anything.
+    expect(page.locator(".features")).to_contain_text("Agents are stored configurations")
+    expect(page.locator("main")).to_contain_text("calls no model")
+    expect(page.locator("main")).not_to_contain_text("ask AI")
+    screenshots(page, "landing")
