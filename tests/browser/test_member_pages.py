@@ -117,7 +117,6 @@ def test_a_user_creates_a_space_and_manages_its_members_within_the_rules(
 
     page.get_by_role("link", name="Spaces").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your spaces")
-    screenshots(page, "spaces")
     page.get_by_role("link", name="New organization space").click()
     page.get_by_role("button", name="Create space").click()
     expect(page.locator("#id_name_error")).to_have_text("This field is required.")
@@ -153,6 +152,9 @@ def test_a_user_creates_a_space_and_manages_its_members_within_the_rules(
     assert not Membership.objects.filter(space=acme, user=grace).exists()
     # Ada stays the last owner, still without the controls that could not work.
     expect(page.locator(".member", has_text="Ada Lovelace")).to_contain_text(last_owner)
+    page.get_by_role("link", name="Spaces").click()
+    expect(page.locator(".space-list")).to_contain_text("your role: Owner")
+    screenshots(page, "spaces")
 
     grace_page.goto(f"/spaces/{acme.pk}/members/")
     expect(grace_page.get_by_role("heading", level=1)).to_have_text("This page does not exist")
