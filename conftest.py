@@ -5,16 +5,21 @@ another database they are skipped on a developer's machine, and fail in CI (``CI
 every test must run.
 """
 
+import importlib
 import os
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import Client
 
 from accounts.models import Space, User
 from accounts.services import space_create_organization, user_create
 from onboarding.blueprints import blueprint_create_version
 from onboarding.defaults import default_blueprint_spec
 from onboarding.models import Blueprint
+from onboarding.permissions import GROUP_MIGRATIONS, ONBOARDING_MANAGERS, grant_group_permissions
 from onboarding.services import onboard_user
 
 # Sign-in fixtures: dev_provider, keycloak_issuer, page (and tests.signin.sign_in); API clients.
@@ -43,7 +48,10 @@ def _require_postgres(request):
 
 @pytest.fixture(autouse=True)
 def _default_blueprint(request):
-    """Transactional tests flush the database, data migrations included: put the blueprint back."""
+    """Transactional tests flush the database, data migrations included: put back what they made.
+
+    The default blueprint, and the groups with the permissions migrations granted them.
+    """
     marker = request.node.get_closest_marker("django_db")
     transactional = marker is not None and marker.kwargs.get("transaction")
     if not (transactional or {"transactional_db", "live_server"} & set(request.fixturenames)):
@@ -52,6 +60,9 @@ def _default_blueprint(request):
     if not Blueprint.objects.exists():
         fields, documents = default_blueprint_spec()
         blueprint_create_version(fields=fields, documents=documents, change_note="Default blueprint")
+    for name in GROUP_MIGRATIONS:
+        migration = importlib.import_module(name)
+        grant_group_permissions(django_apps, migration.GROUP, migration.PERMISSIONS)
 
 
 @pytest.fixture
@@ -72,6 +83,22 @@ def make_user(db):
 @pytest.fixture
 def user(make_user) -> User:
     return make_user(full_name="Ada Lovelace", email="ada@example.com")
+
+
+@pytest.fixture
+def onboarding_manager(make_user) -> User:
+    """A staff member in "Onboarding managers", as a staff role at sign-in makes them; not a superuser."""
+    manager = make_user(email="manager@example.com", full_name="Morgan Manager", is_staff=True)
+    manager.groups.add(Group.objects.get(name=ONBOARDING_MANAGERS))
+    return manager
+
+
+@pytest.fixture
+def manager_client(onboarding_manager) -> Client:
+    """A test client signed in as ``onboarding_manager``."""
+    client = Client()
+    client.force_login(onboarding_manager)
+    return client
 
 
 @pytest.fixture

@@ -29,13 +29,22 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("email", "sub", "username", "full_name")
     ordering = ("-created_at",)
-    readonly_fields = ("created_at", "updated_at", "last_login")
+    readonly_fields = ("created_at", "updated_at", "last_login", "role_groups")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Identity", {"fields": ("sub", "email", "full_name")}),
         (
             "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "role_groups",
+                    "user_permissions",
+                )
+            },
         ),
         ("Dates", {"fields": ("last_login", "created_at", "updated_at")}),
     )
@@ -43,6 +52,9 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "email", "password1", "password2")}),
     )
     actions = ("deactivate_users",)
+    # Who may do what: only superusers hand out staff, superuser, groups and permissions. A staff member
+    # allowed to change users (granted by hand) must not be able to raise anyone's rights, their own included.
+    rights_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -76,6 +88,12 @@ class UserAdmin(DjangoUserAdmin):
             f"({len(results) - changed} already inactive); {_sessions(ended)} ended.",
             messages.SUCCESS,
         )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if request.user.is_superuser:
+            return fields
+        return (*fields, *(name for name in self.rights_fields if name not in fields))
 
 
 class MembershipFormSet(BaseInlineFormSet):

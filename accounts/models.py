@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
@@ -38,6 +38,14 @@ class User(AbstractUser):
         "can be used to add this person to a space.",
     )
     full_name = models.CharField(max_length=255, blank=True)
+    role_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="+",
+        verbose_name="groups from sign-in roles",
+        help_text="The groups sign-in put this user in for a provider role (OIDC_STAFF_ROLES, "
+        "OIDC_ROLE_GROUPS); each is taken away when its role goes. Groups added by hand are not listed.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

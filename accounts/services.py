@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -99,12 +101,75 @@ def _role_changes(user: User, roles: set[str]) -> dict[str, bool]:
     return changed
 
 
+def _groups_for(roles: set[str]) -> tuple[bool, set[str]]:
+    """Whether any role maps to a group, and the names of the groups ``roles`` call for.
+
+    Staff roles call for ``OIDC_STAFF_GROUP``; ``OIDC_ROLE_GROUPS`` pairs add their own.
+    """
+    mapping = [(role, settings.OIDC_STAFF_GROUP) for role in settings.OIDC_STAFF_ROLES]
+    mapping += list(settings.OIDC_ROLE_GROUPS)
+    return bool(mapping), {group for role, group in mapping if role in roles}
+
+
+def user_sync_role_groups(*, user: User, roles: set[str]) -> None:
+    """Put the user in the groups their provider roles call for; take back those whose role went.
+
+    Only groups that sign-in granted are ever taken back (``User.role_groups`` remembers them): a
+    group someone added by hand stays, with or without the role. A group named in the settings that
+    does not exist yet is created, without permissions.
+    """
+    configured, wanted = _groups_for(roles)
+    if not configured:
+        return
+    granted_rows = User.role_groups.through.objects.filter(user=user)
+    current = (
+        Group.objects.filter(Q(user=user) | Q(pk__in=granted_rows.values("group_id")))
+        .annotate(
+            member=Exists(User.groups.through.objects.filter(user=user, group=OuterRef("pk"))),
+            granted=Exists(granted_rows.filter(group=OuterRef("pk"))),
+        )
+        .values_list("name", "member", "granted")
+    )
+    member_of = {name for name, member, _granted in current if member}
+    granted = {name for name, _member, was_granted in current if was_granted}
+    to_add = wanted - member_of
+    # A group the user had before the role (by hand) is not recorded: losing the role leaves it.
+    to_record = to_add - granted
+    to_take = granted - wanted
+    if not (to_add or to_record or to_take):
+        return
+    with transaction.atomic():
+        if to_add:
+            groups = [_group_named(name) for name in sorted(to_add)]
+            user.groups.add(*groups)
+            user.role_groups.add(*(group for group in groups if group.name in to_record))
+        if to_take:
+            taken = list(Group.objects.filter(name__in=to_take))
+            user.groups.remove(*taken)
+            user.role_groups.remove(*taken)
+    logger.info(
+        "sign-in roles changed the user's groups",
+        extra={"user_id": str(user.pk), "added": sorted(to_add), "removed": sorted(to_take)},
+    )
+
+
+def _group_named(name: str) -> Group:
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        logger.warning(
+            "sign-in created a group named in the settings; it has no permissions yet",
+            extra={"group": name},
+        )
+    return group
+
+
 def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
-    """Copy e-mail (and whether it is verified), username, full name and staff roles from the claims.
+    """Copy e-mail (and whether it is verified), username, full name, staff roles and groups from the claims.
 
     Called at every sign-in, so the provider stays the source of truth; the row is written only when
     something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags,
-    and neither do claims carrying neither ``realm_access`` nor ``resource_access``.
+    and neither do claims carrying neither ``realm_access`` nor ``resource_access``; the same holds for
+    the groups roles grant (``user_sync_role_groups``).
     """
     changed: dict[str, object] = {}
     email = _text_claim(claims, "email", 254)
@@ -123,8 +188,9 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
         changed["username"] = _available_username(preferred)
     # Claims without any role claim (an opaque token's userinfo, an access token from a provider
     # that leaves roles out) say nothing about roles: they must not take staff away.
-    if "realm_access" in claims or "resource_access" in claims:
-        changed.update(_role_changes(user, _roles(claims)))
+    roles = _roles(claims) if "realm_access" in claims or "resource_access" in claims else None
+    if roles is not None:
+        changed.update(_role_changes(user, roles))
     for attempt in range(5):
         if not changed:
             break
@@ -140,6 +206,8 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
             if "username" not in changed or attempt == 4:
                 raise
             changed["username"] = _available_username(preferred)
+    if roles is not None:
+        user_sync_role_groups(user=user, roles=roles)
     return user
 
 

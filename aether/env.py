@@ -51,3 +51,23 @@ def env_list(name: str, default: tuple[str, ...] = ()) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_pairs(name: str, *, shape: str = "key=value") -> list[tuple[str, str]]:
+    """Return a comma list of ``key=value`` pairs, each side stripped; repeated pairs appear once.
+
+    ``shape`` names the parts in the error message (``role=Group name``). A pair without ``=`` or
+    with an empty side stops the process, naming the variable and the pair.
+    """
+    pairs: list[tuple[str, str]] = []
+    for item in os.environ.get(name, "").split(","):
+        if not item.strip():
+            continue
+        key, separator, value = (part.strip() for part in item.partition("="))
+        if not separator or not key or not value:
+            raise ImproperlyConfigured(
+                f"{name} must be a comma list of {shape} pairs; {item.strip()!r} is not one."
+            )
+        if (key, value) not in pairs:
+            pairs.append((key, value))
+    return pairs

@@ -12,7 +12,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from aether.env import env_bool, env_int, env_list, env_str
+from aether.env import env_bool, env_int, env_list, env_pairs, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Before anything is read. override=False: a variable set in the environment is never replaced.
@@ -166,6 +166,16 @@ OIDC_SCOPES = env_str("OIDC_SCOPES", default="openid email profile")
 OIDC_AUDIENCES = env_list("OIDC_AUDIENCES")
 OIDC_STAFF_ROLES = env_list("OIDC_STAFF_ROLES")
 OIDC_SUPERUSER_ROLES = env_list("OIDC_SUPERUSER_ROLES")
+# The group a staff role puts its holders in (and takes them out of when the role goes). The onboarding
+# app's data migration creates it with the permissions of onboarding management (onboarding/permissions.py).
+OIDC_STAFF_GROUP = "Onboarding managers"
+# More groups from provider roles: [(role, group name), ...], kept up to date at every sign-in.
+OIDC_ROLE_GROUPS = env_pairs("OIDC_ROLE_GROUPS", shape="role=Group name")
+for _role, _group in OIDC_ROLE_GROUPS:
+    if len(_group) > 150:  # django.contrib.auth's Group.name
+        raise ImproperlyConfigured(
+            f"OIDC_ROLE_GROUPS: the group name for {_role!r} is longer than 150 characters."
+        )
 # Explicit endpoints override the discovered ones (a provider behind a split-horizon DNS, say).
 OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="") or ""
 OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT", default="") or ""

@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from aether import health, views
 
+admin.site.site_header = admin.site.site_title = "Aether administration"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("spaces/<uuid:space_id>/", views.space_dashboard, name="space-dashboard"),

@@ -156,6 +156,8 @@ class UserOnboarding(models.Model):
 
     class Meta:
         verbose_name = "user onboarding"
+        # The admin's "Re-run onboarding" (action and button): it creates what is missing, for anyone.
+        permissions = [("rerun_onboarding", "Can re-run onboarding")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=OnboardingStatus.values),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aether.env import env_bool, env_int, env_list
+from aether.env import env_bool, env_int, env_list, env_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,6 +21,11 @@ def test_readers_parse_and_refuse(monkeypatch):
     assert env_bool("X_BOOL") is True
     assert env_int("X_INT", 1) == 12
     assert env_list("X_LIST") == ["a", "b", "c"]
+
+    monkeypatch.setenv("X_PAIRS", " a=Group A ,, b = Group B,a=Group A, a=Other ")
+    assert env_pairs("X_PAIRS") == [("a", "Group A"), ("b", "Group B"), ("a", "Other")]
+    monkeypatch.setenv("X_PAIRS", "a=b=c")
+    assert env_pairs("X_PAIRS") == [("a", "b=c")]
 
     monkeypatch.setenv("X_BOOL", "maybe")
     with pytest.raises(ImproperlyConfigured, match="X_BOOL"):
@@ -57,6 +62,16 @@ def start_django(_code: str = "import django; django.setup()", **env: str) -> su
         ),
         ({"DJANGO_DEBUG": "true", "DOCUMENT_MAX_BYTES": "0"}, "DOCUMENT_MAX_BYTES must be at least 1"),
         ({"DJANGO_DEBUG": "true", "OIDC_ISSUER": "keycloak"}, "OIDC_ISSUER must be an http(s) URL"),
+        (
+            {"DJANGO_DEBUG": "true", "OIDC_ROLE_GROUPS": "aether-support=Support, aether-audit"},
+            "OIDC_ROLE_GROUPS must be a comma list of role=Group name pairs; 'aether-audit' is not one.",
+        ),
+        ({"DJANGO_DEBUG": "true", "OIDC_ROLE_GROUPS": "=Support"}, "'=Support' is not one."),
+        ({"DJANGO_DEBUG": "true", "OIDC_ROLE_GROUPS": "support= "}, "'support=' is not one."),
+        (
+            {"DJANGO_DEBUG": "true", "OIDC_ROLE_GROUPS": "support=" + "g" * 151},
+            "OIDC_ROLE_GROUPS: the group name for 'support' is longer than 150 characters.",
+        ),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):

@@ -1,5 +1,6 @@
 """Small renderings the onboarding admin pages share."""
 
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -55,3 +56,25 @@ def admin_link(obj: object, label: object = None) -> SafeString:
     meta = obj._meta
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
+
+
+# What each step creates, in the singular, for sentences like "1 personal space, 3 documents".
+CREATED_NOUNS = {
+    "personal_space": "personal space",
+    "notebook": "notebook",
+    "documents": "document",
+    "agent": "agent",
+}
+
+
+def created_summary(created: dict[str, int] | None) -> str:
+    """A run's ``created`` counts as words: "1 notebook, 3 documents", or "nothing (all present)"."""
+    created = created or {}
+    # In the order of the steps: jsonb keeps keys sorted alphabetically.
+    steps = [*CREATED_NOUNS, *sorted(set(created) - set(CREATED_NOUNS))]
+    parts = [
+        f"{count} {CREATED_NOUNS.get(step, step)}{pluralize(count)}"
+        for step in steps
+        if isinstance(count := created.get(step), int) and count
+    ]
+    return ", ".join(parts) or "nothing (all present)"

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from onboarding.admin.display import admin_link, status_badge
+from onboarding.admin.display import admin_link, created_summary, status_badge
 from onboarding.models import OnboardingRun, OnboardingStep
 
 
@@ -35,14 +35,14 @@ class OnboardingStepInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(OnboardingRun)
 class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    # Short columns, so the list fits a 1280-pixel screen beside its filters.
     list_display = (
-        "started_at",
+        "started",
         "user_link",
-        "trigger",
+        "trigger_label",
         "status_badge",
-        "forced",
-        "blueprint_version",
-        "duration_ms",
+        "version",
+        "duration",
         "failed_step",
         "actor",
     )
@@ -62,7 +62,7 @@ class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "duration_ms",
         "failed_step",
         "error",
-        "created",
+        "created_words",
     )
     readonly_fields = fields
     inlines = (OnboardingStepInline,)
@@ -72,6 +72,26 @@ class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OnboardingRun]:
         return super().get_queryset(request).select_related("user", "actor")
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, run: OnboardingRun) -> str:
+        return run.started_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="trigger", ordering="trigger")
+    def trigger_label(self, run: OnboardingRun) -> str:
+        return f"{run.get_trigger_display()}{' (forced)' if run.forced else ''}"
+
+    @admin.display(description="version", ordering="blueprint_version")
+    def version(self, run: OnboardingRun) -> int | None:
+        return run.blueprint_version
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, run: OnboardingRun) -> str | None:
+        return f"{run.duration_ms} ms" if run.duration_ms is not None else None
+
+    @admin.display(description="created")
+    def created_words(self, run: OnboardingRun) -> str:
+        return created_summary(run.created)
 
     @admin.display(description="user", ordering="user__email")
     def user_link(self, run: OnboardingRun) -> SafeString:

@@ -4,23 +4,27 @@
 and registers the subclass in its place, as a project extends ``django.contrib.auth``'s own admin.
 """
 
+from collections.abc import Iterable
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from accounts.admin import UserAdmin
 from accounts.models import User
-from onboarding.admin.display import admin_link, status_badge, step_summary
+from onboarding.admin.display import admin_link, created_summary, status_badge, step_summary
 from onboarding.admin.runs import ReadOnlyMixin
-from onboarding.models import OnboardingRun, OnboardingStatus
+from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep
 from onboarding.selectors import onboarding_status_counts, status_filter
 from onboarding.services import onboard_user
 
@@ -94,11 +98,13 @@ class OnboardingRunInline(ReadOnlyMixin, admin.TabularInline):
 
 
 class OnboardingUserAdmin(UserAdmin):
-    list_display = ("username", "email", "full_name", "sub", "onboarding_status", "is_staff", "created_at")
+    list_display = ("email", "full_name", "onboarding_status", "is_staff", "created_at")
+    list_display_links = ("email", "full_name")
     list_filter = (OnboardingStatusFilter, *UserAdmin.list_filter)
     actions = (*UserAdmin.actions, "rerun_onboarding")
     inlines = (OnboardingRunInline,)
     change_list_template = "admin/onboarding/user_change_list.html"
+    change_form_template = "admin/onboarding/user_change_form.html"
     onboarding_fields = ("onboarding_status", "onboarding_attempts", "onboarding_error", "all_runs")
     readonly_fields = (*UserAdmin.readonly_fields, *onboarding_fields)
     fieldsets = (*UserAdmin.fieldsets, ("Onboarding", {"fields": onboarding_fields}))
@@ -116,6 +122,17 @@ class OnboardingUserAdmin(UserAdmin):
             )
         )
 
+    def get_urls(self) -> list[URLPattern]:
+        rerun = path(
+            "<path:object_id>/rerun-onboarding/",
+            self.admin_site.admin_view(self.rerun_view),
+            name="accounts_user_rerun_onboarding",
+        )
+        return [rerun, *super().get_urls()]
+
+    def has_rerun_onboarding_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("onboarding.rerun_onboarding")
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         counts = onboarding_status_counts()
         context = {
@@ -130,6 +147,15 @@ class OnboardingUserAdmin(UserAdmin):
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        context = {
+            "can_rerun_onboarding": self.has_rerun_onboarding_permission(request),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
     @admin.display(description="onboarding", ordering="onboarding_status_value")
     def onboarding_status(self, user: User) -> SafeString:
@@ -152,9 +178,10 @@ class OnboardingUserAdmin(UserAdmin):
         if not count:
             return "none yet"
         url = reverse("admin:onboarding_onboardingrun_changelist")
-        return format_html('<a href="{}?user__id__exact={}">All {} runs</a>', url, user.pk, count)
+        label = "the 1 run" if count == 1 else f"all {count} runs"
+        return format_html('<a href="{}?user__id__exact={}">See {}</a>', url, user.pk, label)
 
-    @admin.action(description="Re-run onboarding", permissions=["change"])
+    @admin.action(description="Re-run onboarding", permissions=["rerun_onboarding"])
     def rerun_onboarding(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         """Create whatever is missing for the selected users, even those whose onboarding completed."""
         selected = queryset.count()
@@ -170,13 +197,10 @@ class OnboardingUserAdmin(UserAdmin):
             )
             return
         started_at = timezone.now()
-        runs = [
-            onboard_user(user=user, trigger=OnboardingRun.Trigger.ADMIN, actor=request.user, force=True)
-            for user in queryset.order_by("pk")
-        ]
+        runs = self._rerun(request, queryset.order_by("pk"))
         failed = [run for run in runs if run.status == OnboardingRun.Status.FAILED]
         succeeded = len(runs) - len(failed)
-        summary = f"Re-ran onboarding for {len(runs)} user{'s' if len(runs) != 1 else ''}: "
+        summary = f"Re-ran onboarding for {len(runs)} user{pluralize(len(runs))}: "
         summary += f"{succeeded} succeeded, {len(failed)} failed."
         if not failed:
             self.message_user(request, summary, messages.SUCCESS)
@@ -196,6 +220,45 @@ class OnboardingUserAdmin(UserAdmin):
             format_html('{} <a href="{}?{}">See the failed runs.</a>', summary, url, query),
             messages.WARNING,
         )
+
+    def rerun_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The "Re-run onboarding" button of a user's page: one user, then back to that page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_rerun_onboarding_permission(request):
+            raise PermissionDenied
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        (run,) = self._rerun(request, [user])
+        if run.status == OnboardingRun.Status.FAILED:
+            step = dict(OnboardingStep.Name.choices).get(run.failed_step, run.failed_step)
+            where = f" at the {step.lower()} step" if step else ""
+            self.message_user(
+                request,
+                format_html(
+                    "Re-ran onboarding for {}: it failed{}: {} {}",
+                    user,
+                    where,
+                    run.error,
+                    admin_link(run, "See the run."),
+                ),
+                messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request,
+                f"Re-ran onboarding for {user}: {run.get_status_display().lower()}; "
+                f"created {created_summary(run.created)}.",
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    def _rerun(self, request: HttpRequest, users: Iterable[User]) -> list[OnboardingRun]:
+        return [
+            onboard_user(user=user, trigger=OnboardingRun.Trigger.ADMIN, actor=request.user, force=True)
+            for user in users
+        ]
 
 
 admin.site.unregister(User)
