@@ -39,16 +39,18 @@ def validate_tags(value: object) -> None:
     when compared ignoring case.
 
     Search ignores case, so ``ML`` and ``ml`` would find the same notebooks: the second is refused
-    with a message naming both, rather than kept or silently merged.
+    with a message naming both, rather than kept or silently merged. Its codes are not ``invalid``:
+    a model field replaces a validator's message by its own message for the same code, and a
+    JSONField's ``invalid`` says only "Value must be valid JSON."
     """
     if not isinstance(value, list):
-        raise ValidationError("Tags must be a list of strings.", code="invalid")
+        raise ValidationError("Tags must be a list of strings.", code="invalid_tags")
     if len(value) > TAGS_MAX_COUNT:
         raise ValidationError(f"At most {TAGS_MAX_COUNT} tags are allowed.", code="max_length")
     seen: dict[str, str] = {}
     for tag in value:
         if not isinstance(tag, str) or not tag.strip():
-            raise ValidationError("Each tag must be a non-empty string.", code="invalid")
+            raise ValidationError("Each tag must be a non-empty string.", code="invalid_tags")
         if len(tag) > TAG_MAX_LENGTH:
             raise ValidationError(
                 f"Tag {tag[:20]!r}… is longer than {TAG_MAX_LENGTH} characters.", code="max_length"

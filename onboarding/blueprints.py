@@ -1,9 +1,21 @@
-"""Publishing blueprint versions: validated as a whole, saved as a whole, never edited in place."""
+"""Publishing blueprint versions: validated as a whole, saved as a whole, never edited in place.
 
+Every way of publishing (the admin's "Publish a new version" page, a command reading a file) calls
+``blueprint_create_version``, so the rules and their messages are the same everywhere. Its input
+may come from anywhere (a form, a JSON file): every value is checked for its type and range here,
+and every problem comes back in one ``ValidationError`` keyed by where it is, the blueprint's field
+names (``notebook_name``), ``change_note``, ``documents`` for the list as a whole and
+``documents[i].name``-style keys (``i`` counted from 0) for one document's field.
+"""
+
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
 from accounts.models import User
@@ -24,6 +36,180 @@ BLUEPRINT_FIELDS = (
     "agent_system_prompt",
     "agent_tags",
 )
+TAG_FIELDS = ("notebook_tags", "agent_tags")
+# One-line values: blanks around them are dropped, as the admin's form does.
+STRIPPED_FIELDS = (
+    "space_name_template",
+    "notebook_name",
+    "notebook_visibility",
+    "agent_name",
+    "agent_type",
+    "agent_model",
+)
+# Prose: a change is reported as "changed", not quoted whole.
+LONG_TEXT_FIELDS = ("notebook_description", "agent_description", "agent_system_prompt")
+DOCUMENT_FIELDS = ("key", "name", "content", "order")
+DOCUMENTS_MAX = 50
+DOCUMENT_ORDER_MAX = 1000
+NOTE_MAX_LENGTH = Blueprint._meta.get_field("change_note").max_length
+
+
+class BlueprintUnchanged(ValidationError):
+    """The new version would be the same as the current one, so nothing is published."""
+
+
+def _type_error(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be the blueprint field ``name``, if its type or content rules it out."""
+    if name in TAG_FIELDS:
+        if not isinstance(value, list):
+            # Said here: an empty value (None, "") never reaches a model field's validators.
+            return "Tags must be a list of strings."
+        if any(isinstance(tag, str) and "\x00" in tag for tag in value):
+            return "Tags must not contain NUL characters."
+        return None  # validate_tags, run by full_clean, says what else is wrong
+    if name == "agent_temperature":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "Enter a number, such as 0.7."
+        return None if math.isfinite(value) else "Enter a finite number, such as 0.7."
+    if name == "agent_max_tokens":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "Enter a whole number, such as 2000."
+        return None
+    if not isinstance(value, str):
+        return "Enter text."
+    return "Must not contain NUL characters." if "\x00" in value else None
+
+
+def _add(errors: dict[str, list[str]], where: str, message: str) -> None:
+    errors.setdefault(where, []).append(message)
+
+
+def _validate_fields(fields: Mapping[str, object], errors: dict[str, list[str]]) -> Blueprint:
+    unknown = set(fields) - set(BLUEPRINT_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown blueprint fields: {', '.join(sorted(unknown))}")
+    values = {}
+    for name, value in fields.items():
+        message = _type_error(name, value)
+        if message:
+            _add(errors, name, message)
+        else:
+            values[name] = value.strip() if name in STRIPPED_FIELDS else value
+    blueprint = Blueprint(**values)
+    try:
+        # Constraints repeat what the fields' own rules say (names set, a known agent type): the
+        # database keeps them, the messages come from the fields.
+        blueprint.full_clean(
+            exclude=["version", "created_by", "change_note", *(set(fields) - set(values))],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    return blueprint
+
+
+@dataclass
+class _Checked:
+    """A document of the input and which of its fields are invalid (left out of the duplicate checks)."""
+
+    document: BlueprintDocument
+    invalid: set[str] = field(default_factory=set)
+
+
+def _document_value(item: Mapping[str, object], name: str, position: int) -> tuple[object, str | None]:
+    """The value of one field of a document, cleaned, and what is wrong with it."""
+    if name == "order":
+        order = item.get("order", position + 1)
+        if isinstance(order, bool) or not isinstance(order, int):
+            return None, "Enter a whole number, such as 1."
+        if not 1 <= order <= DOCUMENT_ORDER_MAX:
+            return None, f"Enter a number from 1 to {DOCUMENT_ORDER_MAX}."
+        return order, None
+    value = item.get(name)
+    if value is None or value == "":
+        return "", (None if name == "key" else "This field cannot be blank.")
+    if not isinstance(value, str):
+        return None, "Enter text."
+    if "\x00" in value:
+        return None, "Must not contain NUL characters."
+    if name == "content":
+        if len(value.encode("utf-8")) > settings.DOCUMENT_MAX_BYTES:
+            limit = filesizeformat(settings.DOCUMENT_MAX_BYTES).replace("\xa0", " ")
+            return (
+                None,
+                f"A sample document may be at most {limit}, as large as a document a user can upload.",
+            )
+        return value, None
+    value = value.strip()
+    return value, (None if value or name == "key" else "This field cannot be blank.")
+
+
+def _document(position: int, item: object, errors: dict[str, list[str]]) -> _Checked | None:
+    """One document of the input, checked alone; ``None`` when it is not even an object."""
+    where = f"documents[{position}]"
+    if not isinstance(item, Mapping):
+        _add(errors, where, "Each document is an object with a name, a content and an order.")
+        return None
+    unknown = sorted(str(name) for name in set(item) - set(DOCUMENT_FIELDS))
+    if unknown:
+        _add(errors, where, f"Unknown fields: {', '.join(unknown)}.")
+    checked = _Checked(BlueprintDocument(order=0))
+    for name in DOCUMENT_FIELDS:
+        value, message = _document_value(item, name, position)
+        if message:
+            checked.invalid.add(name)
+            _add(errors, f"{where}.{name}", message)
+        else:
+            setattr(checked.document, name, value)
+    # The model's own rules (lengths, the key's characters) for what is there to check.
+    unchecked = [
+        f.name
+        for f in BlueprintDocument._meta.fields
+        if f.name in checked.invalid or f.name not in DOCUMENT_FIELDS
+    ]
+    if not checked.document.key:
+        unchecked.append("key")
+    try:
+        checked.document.clean_fields(exclude=unchecked)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            checked.invalid.add(name)
+            errors.setdefault(f"{where}.{name}", []).extend(messages)
+    return checked
+
+
+def _validate_documents(documents: object, errors: dict[str, list[str]]) -> list[BlueprintDocument]:
+    if not isinstance(documents, Sequence) or isinstance(documents, str | bytes):
+        _add(errors, "documents", "The documents are a list.")
+        return []
+    if len(documents) > DOCUMENTS_MAX:
+        _add(errors, "documents", f"A blueprint has at most {DOCUMENTS_MAX} sample documents.")
+        return []
+    checked = [_document(position, item, errors) for position, item in enumerate(documents)]
+    seen: dict[str, set] = {"name": set(), "key": set(), "order": set()}
+    for position, item in enumerate(checked):
+        if item is None:
+            continue
+        document = item.document
+        for name, value, said in (
+            ("name", document.name.casefold(), f"The name “{document.name}” is used twice"),
+            ("key", document.key, f"The key “{document.key}” is used twice"),
+            ("order", document.order, f"The order {document.order} is used twice"),
+        ):
+            if name in item.invalid or not value:
+                continue
+            if value in seen[name]:
+                _add(errors, f"documents[{position}].{name}", f"{said}; each document needs its own.")
+            seen[name].add(value)
+    built = [item.document for item in checked if item is not None]
+    # Keys given are claimed first, so a generated key never takes one a later document carries.
+    for document in built:
+        if not document.key:
+            document.key = _generated_key(document.name, taken=seen["key"])
+            seen["key"].add(document.key)
+    return built
 
 
 def blueprint_validate(
@@ -33,44 +219,11 @@ def blueprint_validate(
 
     ``documents`` are mappings with ``name``, ``content``, ``order`` and optionally ``key``; a document
     without a key gets one from its name (a document keeps its key from version to version, which is
-    how users' copies are recognised).
+    how users' copies are recognised). Error keys: see the module's docstring.
     """
-    unknown = set(fields) - set(BLUEPRINT_FIELDS)
-    if unknown:
-        raise ValueError(f"Unknown blueprint fields: {', '.join(sorted(unknown))}")
-    blueprint = Blueprint(**fields)
-    errors: dict[str, list] = {}
-    try:
-        blueprint.full_clean(exclude=["version", "created_by"], validate_unique=False)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-
-    built: list[BlueprintDocument] = []
-    names: set[str] = set()
-    keys: set[str] = set()
-    # Given keys are claimed first, so a generated key never takes one a later document carries.
-    given = {str(item.get("key")) for item in documents if item.get("key")}
-    for position, item in enumerate(documents, start=1):
-        name = str(item.get("name") or "").strip()
-        key = str(item.get("key") or "") or _generated_key(name, taken=given | keys)
-        document = BlueprintDocument(
-            key=key, name=name, content=item.get("content") or "", order=item.get("order", position)
-        )
-        label = f"Document {position}" + (f" ({name})" if name else "")
-        try:
-            document.full_clean(exclude=["blueprint"], validate_unique=False)
-        except ValidationError as exc:
-            for field_name, messages in exc.message_dict.items():
-                errors.setdefault("documents", []).extend(
-                    f"{label}: {field_name}: {message}" for message in messages
-                )
-        if name and name.casefold() in names:
-            errors.setdefault("documents", []).append(f"{label}: the name {name!r} is used twice.")
-        if key and key in keys:
-            errors.setdefault("documents", []).append(f"{label}: the key {key!r} is used twice.")
-        names.add(name.casefold())
-        keys.add(key)
-        built.append(document)
+    errors: dict[str, list[str]] = {}
+    blueprint = _validate_fields(fields, errors)
+    built = _validate_documents(documents, errors)
     if errors:
         raise ValidationError(errors)
     return blueprint, built
@@ -107,13 +260,27 @@ def blueprint_check_based_on(based_on_version: int) -> None:
 
 
 def _generated_key(name: str, *, taken: set[str]) -> str:
-    """A key for a new document: the slug of its name ("document" when it has none), unique in the version."""
-    base = slugify(name)[:90] or "document"
+    """A key for a new document: the slug of its name without the extension, unique in the version.
+
+    "Release notes.txt" gets "release-notes"; a name without a slug ("★★★") gets "document".
+    """
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    base = slugify(stem.replace(".", " "))[:90] or "document"
     key, number = base, 1
     while key in taken:
         number += 1
         key = f"{base}-{number}"
     return key
+
+
+def _note_errors(change_note: object) -> list[str]:
+    if not isinstance(change_note, str):
+        return ["Enter text."]
+    if "\x00" in change_note:
+        return ["Must not contain NUL characters."]
+    if len(change_note.strip()) > NOTE_MAX_LENGTH:
+        return [f"At most {NOTE_MAX_LENGTH} characters; this note has {len(change_note.strip())}."]
+    return []
 
 
 @transaction.atomic
@@ -127,24 +294,87 @@ def blueprint_create_version(
 ) -> Blueprint:
     """Validate and save a new blueprint version; it becomes the current one.
 
-    Nothing is saved when anything is invalid. Concurrent publications are serialised by
+    Nothing is saved when anything is invalid, nor when the content is the current version's
+    (``BlueprintUnchanged``, a ``ValidationError``). Concurrent publications are serialised by
     ``blueprint_lock_publishing``, so each gets the next number. With ``based_on_version`` (the
     version an editor started from; 0 for none), an edit overtaken by another publication is refused
     with a ``ValidationError`` instead of silently replacing it.
     """
-    blueprint, built = blueprint_validate(fields=fields, documents=documents)
+    note_errors = _note_errors(change_note)
+    try:
+        blueprint, built = blueprint_validate(fields=fields, documents=documents)
+    except ValidationError as exc:
+        if note_errors:
+            raise ValidationError({**exc.message_dict, "change_note": note_errors}) from None
+        raise
+    if note_errors:
+        raise ValidationError({"change_note": note_errors})
     blueprint_lock_publishing()
     if based_on_version is not None:
         blueprint_check_based_on(based_on_version)
-    latest = Blueprint.objects.order_by("-version").values_list("version", flat=True).first()
-    blueprint.version = (latest or 0) + 1
+    current = Blueprint.objects.prefetch_related("documents").order_by("-version").first()
+    if current is not None and not blueprint_changes(current, blueprint, built):
+        raise BlueprintUnchanged(
+            f"Nothing changed since version {current.version}, so nothing was published.", code="unchanged"
+        )
+    blueprint.version = (current.version if current else 0) + 1
     blueprint.created_by = actor
-    blueprint.change_note = change_note[:255]
+    blueprint.change_note = change_note.strip()
     blueprint.save()
     for document in built:
         document.blueprint = blueprint
     BlueprintDocument.objects.bulk_create(built)
     return blueprint
+
+
+def _shown(blueprint: Blueprint, name: str) -> str:
+    value = getattr(blueprint, name)
+    if name in TAG_FIELDS:
+        return ", ".join(value) or "none"
+    display = getattr(blueprint, f"get_{name}_display", None)
+    return f"“{display() if display else value}”" if isinstance(value, str) else str(value)
+
+
+def blueprint_changes(
+    old: Blueprint | None, new: Blueprint, new_documents: Sequence[BlueprintDocument] | None = None
+) -> list[str]:
+    """What ``new`` changes from ``old``, one sentence each ("notebook name: “A” → “B”").
+
+    ``new_documents`` defaults to ``new``'s saved ones; pass the unsaved documents of a version
+    not yet published. Empty when nothing changed.
+    """
+    if old is None:
+        return ["first version"]
+    changes = []
+    for name in BLUEPRINT_FIELDS:
+        if getattr(old, name) == getattr(new, name):
+            continue
+        label = Blueprint._meta.get_field(name).verbose_name
+        if name in LONG_TEXT_FIELDS:
+            changes.append(f"{label} changed")
+        else:
+            changes.append(f"{label}: {_shown(old, name)} → {_shown(new, name)}")
+    before = {document.key: document for document in old.documents.all()}
+    after = {
+        document.key: document
+        for document in (new.documents.all() if new_documents is None else new_documents)
+    }
+    for key, document in after.items():
+        previous = before.get(key)
+        if previous is None:
+            changes.append(f"added document “{document.name}”")
+            continue
+        edits = []
+        if previous.name != document.name:
+            edits.append(f"renamed to “{document.name}”")
+        if previous.content != document.content:
+            edits.append("text changed")
+        if previous.order != document.order:
+            edits.append(f"order {previous.order} → {document.order}")
+        if edits:
+            changes.append(f"document “{previous.name}”: {', '.join(edits)}")
+    changes += [f"removed document “{document.name}”" for key, document in before.items() if key not in after]
+    return changes
 
 
 def blueprint_as_input(blueprint: Blueprint) -> tuple[dict[str, object], list[dict[str, object]]]:

@@ -1,5 +1,6 @@
 """What new users receive (the blueprint), each user's onboarding state, and the record of every run."""
 
+import string
 import uuid
 
 from django.conf import settings
@@ -13,15 +14,34 @@ from notebooks.validators import DESCRIPTION_MAX_LENGTH, SYSTEM_PROMPT_MAX_LENGT
 
 
 def validate_space_name_template(value: str) -> None:
-    """The personal space's name is a template with exactly the ``{name}`` placeholder."""
+    """The personal space's name: text with the ``{name}`` placeholder, and no other placeholder or brace.
+
+    Checked by parsing, never by formatting: ``str.format`` would also accept ``{name.__class__}``,
+    ``{name[0]}`` or ``{name:>300}``, which read attributes or pad the name beyond any limit.
+    """
     try:
-        rendered = value.format(name="Ada")
-    except (KeyError, IndexError, ValueError):
+        parts = list(string.Formatter().parse(value))
+    except ValueError:
         raise ValidationError(
-            "Use {name} for the user's name; no other placeholders or braces.", code="invalid"
+            "Braces are only for the {name} placeholder: remove the lone “{” or “}”.", code="invalid"
         ) from None
-    if "{name}" not in value or not rendered.strip():
-        raise ValidationError("The template must contain {name}.", code="invalid")
+    placeholders = 0
+    for _text, field_name, format_spec, conversion in parts:
+        if field_name is None:
+            continue
+        if field_name != "name" or format_spec or conversion:
+            written = "{" + field_name + (f"!{conversion}" if conversion else "")
+            written += (f":{format_spec}" if format_spec else "") + "}"
+            raise ValidationError(
+                f"Unknown placeholder {written}: the only one is {{name}}, the user's name.", code="invalid"
+            )
+        placeholders += 1
+    if "{{" in value or "}}" in value:
+        raise ValidationError(
+            "Braces are only for the {name} placeholder: remove the “{{” or “}}”.", code="invalid"
+        )
+    if not placeholders:
+        raise ValidationError("The template must contain {name}, the user's name.", code="invalid")
 
 
 class Blueprint(models.Model):

@@ -1,176 +1,73 @@
-"""The blueprint admin: every save publishes a new version; earlier versions stay readable, unchanged.
+"""The blueprint admin: the versions, readable and never changed, and a page that publishes the next one.
 
-Django's admin edits rows in place, and a blueprint version is never edited. So the change form of
-the current version is a draft of the next one: the form and the documents inline are validated
-together by ``blueprint_validate`` (its errors appear on the form), and saving publishes them with
-``blueprint_create_version``. Older versions are view-only; nothing is ever deleted, since every run
-records the version it used.
+A published version is never edited, so the admin shows every version read-only. "Publish a new
+version" opens a page of its own, filled in from the current version (or from an older one, to go
+back to it), that calls ``blueprint_create_version`` and shows its errors on the form. Publishing
+needs the permission to change blueprints; nothing is ever deleted, since every run records the
+version it used.
 """
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Subquery
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
 
-from onboarding.blueprints import (
-    BLUEPRINT_FIELDS,
-    blueprint_check_based_on,
-    blueprint_create_version,
-    blueprint_lock_publishing,
-    blueprint_validate,
-)
+from onboarding.admin.blueprint_forms import BlueprintPublishing
+from onboarding.blueprints import BLUEPRINT_FIELDS, blueprint_changes, blueprint_create_version
 from onboarding.models import Blueprint, BlueprintDocument
-from onboarding.selectors import blueprint_preview
+from onboarding.selectors import blueprint_current, blueprint_preview
 
-
-class TagsField(forms.CharField):
-    """Tags typed as a comma-separated list, stored as a JSON list."""
-
-    def prepare_value(self, value: object) -> object:
-        return ", ".join(value) if isinstance(value, list) else value
-
-    def to_python(self, value: object) -> list[str]:
-        text = super().to_python(value)
-        return [tag.strip() for tag in text.split(",") if tag.strip()]
-
-
-class BlueprintForm(forms.ModelForm):
-    notebook_tags = TagsField(required=False, help_text="Comma-separated, e.g. welcome, onboarding.")
-    agent_tags = TagsField(required=False, help_text="Comma-separated.")
-    # The version this edit started from (0: none yet); a newer one published meanwhile makes it stale.
-    based_on_version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
-
-    class Meta:
-        model = Blueprint
-        fields = (*BLUEPRINT_FIELDS, "change_note")
-        labels = {"change_note": "Change note"}
-        help_texts = {"change_note": "Why this version exists; saved with the new version."}
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        # The note describes the version being published, not the one it starts from.
-        if self.instance.pk and "change_note" in self.fields:
-            self.initial["change_note"] = ""
-        if "based_on_version" in self.fields:
-            self.fields["based_on_version"].initial = self.instance.version if self.instance.pk else 0
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        based_on = cleaned.get("based_on_version")
-        if based_on is None:
-            return cleaned
-        if self.instance.pk and based_on != self.instance.version:
-            raise ValidationError("This page does not match the version it edits; reload it.", code="stale")
-        # The admin runs the whole save in one transaction: the lock taken here is held until the
-        # new version is committed, so no other publication can come between this check and it.
-        blueprint_lock_publishing()
-        blueprint_check_based_on(based_on)
-        return cleaned
-
-
-class BlueprintDocumentForm(forms.ModelForm):
-    class Meta:
-        model = BlueprintDocument
-        fields = ("name", "content", "order")
-        widgets = {"content": forms.Textarea(attrs={"rows": 8, "cols": 80})}
-
-    def validate_unique(self) -> None:
-        # Uniqueness within the new version is checked by blueprint_validate over all documents;
-        # the rows of the version being edited must not count against it (say, swapped names).
-        return
-
-
-class BlueprintDocumentFormSet(BaseInlineFormSet):
-    """The sample documents of the next version, validated with its fields by ``blueprint_validate``."""
-
-    def clean(self) -> None:
-        self.documents: list[dict[str, object]] = []
-        if any(self.errors):
-            return
-        for form in self.forms:
-            if self._should_delete_form(form) or not form.cleaned_data:
-                continue
-            existing = form.instance.pk is not None
-            if not existing and not form.has_changed():
-                continue
-            self.documents.append(
-                {
-                    # A document keeps its key from version to version: users' copies are found by it.
-                    "key": form.instance.key if existing else "",
-                    "name": form.cleaned_data["name"],
-                    "content": form.cleaned_data["content"],
-                    "order": form.cleaned_data["order"],
-                }
-            )
-        fields = {name: getattr(self.instance, name) for name in BLUEPRINT_FIELDS}
-        try:
-            blueprint_validate(fields=fields, documents=self.documents)
-        except ValidationError as exc:
-            # Field errors are already on the blueprint form itself; the inline shows its own.
-            if "documents" in exc.message_dict:
-                raise ValidationError(exc.message_dict["documents"]) from None
-
-    def validate_unique(self) -> None:
-        return
+# The publish page's sections, in the order of what a new user receives.
+PUBLISH_FIELDSETS = (
+    ("Personal space", ("space_name_template",)),
+    ("Notebook", tuple(name for name in BLUEPRINT_FIELDS if name.startswith("notebook_"))),
+    ("Agent", tuple(name for name in BLUEPRINT_FIELDS if name.startswith("agent_"))),
+)
 
 
 class BlueprintDocumentInline(admin.StackedInline):
+    """A version's sample documents, as read-only as the version."""
+
     model = BlueprintDocument
-    form = BlueprintDocumentForm
-    formset = BlueprintDocumentFormSet
     verbose_name = "sample document"
     verbose_name_plural = "sample documents (the user receives them in this order)"
     fields = ("key", "name", "order", "content")
-    readonly_fields = ("key",)
+    readonly_fields = fields
     extra = 0
     ordering = ("order", "name")
 
-    # Documents are part of their version: editable exactly when the version is.
     def has_add_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
-        return self.parent_admin().has_change_permission(request, obj)
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
-        return self.parent_admin().has_change_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
-        return self.parent_admin().has_change_permission(request, obj)
+        return False
 
     def has_view_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
-        return self.parent_admin().has_view_permission(request, obj)
-
-    def parent_admin(self) -> "BlueprintAdmin":
-        return self.admin_site.get_model_admin(Blueprint)
+        return self.admin_site.get_model_admin(Blueprint).has_view_permission(request, obj)
 
 
 @admin.register(Blueprint)
 class BlueprintAdmin(admin.ModelAdmin):
-    form = BlueprintForm
     inlines = (BlueprintDocumentInline,)
-    list_display = (
-        "version",
-        "is_current",
-        "notebook_name",
-        "document_count",
-        "agent_name",
-        "change_note",
-        "created_by",
-        "created_at",
-    )
+    list_display = ("version", "is_current", "change_note", "document_count", "created_by", "created_at")
+    list_display_links = ("version",)
     list_select_related = ("created_by",)
     search_fields = ("change_note", "notebook_name", "agent_name")
-    readonly_fields = ("version", "preview", "created_by", "created_at")
     fieldsets = (
-        ("Version", {"fields": ("version", "change_note", "created_by", "created_at", "based_on_version")}),
+        ("Version", {"fields": ("version", "change_note", "created_by", "created_at")}),
         ("What a new user receives", {"fields": ("preview",)}),
-        ("Personal space", {"fields": ("space_name_template",)}),
-        ("Notebook", {"fields": tuple(f for f in BLUEPRINT_FIELDS if f.startswith("notebook_"))}),
-        ("Agent", {"fields": tuple(f for f in BLUEPRINT_FIELDS if f.startswith("agent_"))}),
+        *((title, {"fields": names}) for title, names in PUBLISH_FIELDSETS),
     )
+    readonly_fields = ("version", "preview", "created_by", "created_at", "change_note", *BLUEPRINT_FIELDS)
+    change_list_template = "admin/onboarding/blueprint_change_list.html"
+    change_form_template = "admin/onboarding/blueprint_change_form.html"
 
     class Media:
         css = {"all": ("onboarding/admin.css",)}
@@ -186,83 +83,100 @@ class BlueprintAdmin(admin.ModelAdmin):
             )
         )
 
-    def current_pk(self, request: HttpRequest) -> int | None:
-        """The current version's id, looked up once per request (permission checks ask often)."""
-        if not hasattr(request, "_current_blueprint_pk"):
-            request._current_blueprint_pk = (
-                Blueprint.objects.order_by("-version").values_list("pk", flat=True).first()
-            )
-        return request._current_blueprint_pk
+    def get_urls(self) -> list[URLPattern]:
+        publish = path(
+            "publish/", self.admin_site.admin_view(self.publish_view), name="onboarding_blueprint_publish"
+        )
+        return [publish, *super().get_urls()]
 
+    # A version is published whole from the publish page, then never changed nor deleted.
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # New versions start from the current one (its change form); from scratch only when none exists.
-        return super().has_add_permission(request) and self.current_pk(request) is None
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
-        if not super().has_change_permission(request, obj):
-            return False
-        if obj is None or obj.pk == self.current_pk(request):
-            return True
-        # A save from the page of a version that is no longer current reaches the form, which
-        # refuses it as stale and shows what was typed, rather than a bare 403.
-        return request.method == "POST" and "based_on_version" in request.POST
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Blueprint | None = None) -> bool:
         return False
 
-    def get_fieldsets(self, request: HttpRequest, obj: Blueprint | None = None) -> list:
-        if obj is None:
-            return [fieldset for fieldset in self.fieldsets if fieldset[0] != "What a new user receives"]
-        return super().get_fieldsets(request, obj)
+    def has_publish_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("onboarding.change_blueprint")
 
-    def save_model(self, request: HttpRequest, obj: Blueprint, form: BlueprintForm, change: bool) -> None:
-        """Nothing here: a version is published whole, with its documents, in ``save_related``."""
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        context = {"can_publish": self.has_publish_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
 
-    def save_related(self, request: HttpRequest, form: BlueprintForm, formsets: list, change: bool) -> None:
-        documents = next(fs for fs in formsets if isinstance(fs, BlueprintDocumentFormSet))
-        published = blueprint_create_version(
-            fields={name: form.cleaned_data[name] for name in BLUEPRINT_FIELDS},
-            documents=documents.documents,
-            actor=request.user,
-            change_note=form.cleaned_data.get("change_note", ""),
-            based_on_version=form.cleaned_data["based_on_version"],
-        )
-        # The form's instance becomes the published version, so the log entry, the message and
-        # the redirect that follow name it rather than the version it started from.
-        form.instance.pk = published.pk
-        form.instance.refresh_from_db()
-
-    def construct_change_message(
-        self, request: HttpRequest, form: BlueprintForm, formsets: list, add: bool = False
-    ) -> str:
-        return f"Published version {form.instance.version}."
-
-    def log_change(self, request: HttpRequest, obj: Blueprint, message: object) -> object:
-        # A published version is a new object, even when it started as an edit of the current one.
-        return self.log_addition(request, obj, message)
-
-    def response_add(
-        self, request: HttpRequest, obj: Blueprint, post_url_continue: object = None
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
-        return self._published(request, obj)
+        context = {"can_publish": self.has_publish_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
-    def response_change(self, request: HttpRequest, obj: Blueprint) -> HttpResponse:
-        return self._published(request, obj)
+    def publish_view(self, request: HttpRequest) -> HttpResponse:
+        """Show the next version's form, filled in from a version; publish it when it is sent."""
+        if not self.has_publish_permission(request):
+            raise PermissionDenied
+        current = blueprint_current()
+        if request.method == "POST" and "_another_document" in request.POST:
+            page = BlueprintPublishing.with_another_row(request.POST)
+        elif request.method == "POST":
+            page = BlueprintPublishing(request.POST)
+            if page.is_valid():
+                try:
+                    published = blueprint_create_version(
+                        fields=page.form.blueprint_fields(),
+                        documents=page.document_inputs(),
+                        actor=request.user,
+                        change_note=page.form.cleaned_data["change_note"],
+                        based_on_version=page.form.cleaned_data["based_on_version"],
+                    )
+                except ValidationError as exc:
+                    page.show_errors(exc)
+                else:
+                    return self._published(request, published, previous=current)
+        else:
+            # The form starts from the current version, or from an older one to go back to it (?from=N).
+            wanted = request.GET.get("from")
+            start = current if wanted is None else self._version(wanted)
+            if start is None and wanted is not None:
+                self.message_user(
+                    request,
+                    f"There is no blueprint version “{wanted[:20]}”; this page starts from the current one.",
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(reverse("admin:onboarding_blueprint_publish"))
+            page = BlueprintPublishing(start=start, based_on=current.version if current else 0)
+        return self._render_publish(request, page, current)
 
-    def _published(self, request: HttpRequest, obj: Blueprint) -> HttpResponse:
+    def _version(self, number: str) -> Blueprint | None:
+        if not (number.isdigit() and len(number) < 10):
+            return None
+        return Blueprint.objects.prefetch_related("documents").filter(version=int(number)).first()
+
+    def _render_publish(self, request: HttpRequest, page: BlueprintPublishing, current: Blueprint | None):
+        form = page.form
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Publish a new blueprint version",
+            "page": page,
+            "sections": [(title, [form[name] for name in names]) for title, names in PUBLISH_FIELDSETS],
+            "current": current,
+            "preview": blueprint_preview(current) if current else None,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/onboarding/blueprint_publish.html", context)
+
+    def _published(self, request: HttpRequest, published: Blueprint, previous: Blueprint | None):
+        changes = "; ".join(blueprint_changes(previous, published))
+        self.log_addition(request, published, f"Published version {published.version}: {changes}.")
         self.message_user(
             request,
-            f"Published version {obj.version}: new users receive it from now on. Users onboarded "
-            "before keep what they have until their onboarding is re-run; earlier versions stay readable.",
+            f"Published version {published.version} ({changes}). New users receive it from now on; users "
+            "onboarded before keep what they have until their onboarding is re-run.",
             messages.SUCCESS,
         )
-        if "_continue" in request.POST:
-            return HttpResponseRedirect(reverse("admin:onboarding_blueprint_change", args=[obj.pk]))
         return HttpResponseRedirect(reverse("admin:onboarding_blueprint_changelist"))
-
-    def render_change_form(self, request: HttpRequest, context: dict, *args: object, **kwargs: object):
-        context["show_save_and_add_another"] = False
-        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="current", boolean=True)
     def is_current(self, blueprint: Blueprint) -> bool:

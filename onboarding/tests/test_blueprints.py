@@ -36,7 +36,7 @@ def test_a_new_version_keeps_the_old_one_and_document_keys(current, user):
     assert blueprint.created_by == user
     assert blueprint_current() == blueprint
     assert Blueprint.objects.get(version=1).documents.count() == 3
-    assert [d.key for d in blueprint.documents.all()] == ["welcome", "quick-start", "faq", "shortcutstxt"]
+    assert [d.key for d in blueprint.documents.all()] == ["welcome", "quick-start", "faq", "shortcuts"]
 
 
 @pytest.mark.parametrize(
@@ -47,9 +47,9 @@ def test_a_new_version_keeps_the_old_one_and_document_keys(current, user):
         (lambda f, d: f.update(agent_temperature=3), "agent_temperature", "less than or equal to 2.0"),
         (lambda f, d: f.update(notebook_tags=["a", "a"]), "notebook_tags", "Tags must not repeat."),
         (lambda f, d: f.update(space_name_template="Personal"), "space_name_template", "{name}"),
-        (lambda f, d: d[1].update(name=d[0]["name"]), "documents", "is used twice"),
-        (lambda f, d: d[1].update(name=d[0]["name"].upper()), "documents", "is used twice"),
-        (lambda f, d: d[2].update(content=""), "documents", "content: This field cannot be blank."),
+        (lambda f, d: d[1].update(name=d[0]["name"]), "documents[1].name", "is used twice"),
+        (lambda f, d: d[1].update(name=d[0]["name"].upper()), "documents[1].name", "is used twice"),
+        (lambda f, d: d[2].update(content=""), "documents[2].content", "This field cannot be blank."),
         # What a blueprint gives users must be something they could have typed themselves.
         (lambda f, d: f.update(notebook_description="x" * 10_001), "notebook_description", "at most 10000"),
         (lambda f, d: f.update(agent_system_prompt="x" * 32_001), "agent_system_prompt", "at most 32000"),
@@ -79,7 +79,10 @@ def publish_at_once(count: int, **options) -> list[Blueprint | BaseException]:
             barrier.wait(timeout=10)
             outcomes.append(
                 blueprint_create_version(
-                    fields=fields, documents=documents, change_note=f"editor {number}", **options
+                    fields={**fields, "notebook_name": f"Notebook of editor {number}"},
+                    documents=documents,
+                    change_note=f"editor {number}",
+                    **options,
                 )
             )
         except BaseException as exc:
