@@ -1,5 +1,13 @@
-"""System checks: `runserver`, `migrate` and `check` say when sign-in or sign-out cannot work."""
+"""System checks: `check` and `runserver` say when sign-in cannot work, every command when sign-out cannot.
 
+Django runs every check before most management commands. A missing sign-in configuration matters to
+someone checking the configuration or starting the server; repeated before `onboard_user`, `migrate`
+or `shell` it is noise (a shell next to `make run` has no OIDC_ISSUER of its own), so it is only
+reported for these two commands. A session engine that keeps sessions in cookies is worth hearing
+about anywhere: it is a deliberate change that silently disables signing users out.
+"""
+
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -7,9 +15,18 @@ from django.core.checks import Warning, register
 
 from accounts.sessions import sessions_kept_server_side
 
+REPORTED_BY = {"check", "runserver"}
+
+
+def _command() -> str:
+    """The management command this process runs, read as Django's ManagementUtility reads it."""
+    return sys.argv[1] if len(sys.argv) > 1 else ""
+
 
 @register()
 def oidc_configuration(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    if _command() not in REPORTED_BY:
+        return []
     if not settings.OIDC_ISSUER:
         return [
             Warning(

@@ -64,7 +64,8 @@ def user_by_identifier(identifier: str) -> User | None:
     matched against ids and subs alike, since providers such as Keycloak use UUIDs as subs.
     """
     identifier = identifier.strip()
-    if not identifier:
+    if not identifier or "\x00" in identifier:
+        # Nobody's id, sub, username or e-mail is empty or holds a NUL (which PostgreSQL refuses).
         return None
     matches = Q(sub=identifier) | Q(username=identifier) | Q(email__iexact=identifier)
     try:

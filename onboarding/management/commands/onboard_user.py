@@ -7,6 +7,7 @@ nothing else, and an interrupted run can simply be started again (completed user
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from tqdm import tqdm
 
 from accounts.models import User
 from accounts.selectors import AmbiguousIdentifier, user_by_identifier
+from onboarding.management.terminal import count, duration, printable, terminal_logs
 from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.selectors import (
     blueprint_current,
@@ -44,6 +46,13 @@ class Outcome:
     error: str = ""
     run_id: str = ""
 
+    @property
+    def tally_key(self) -> str:
+        """What the summary counts this user as: the run's status, or what a dry run found."""
+        if self.would_create is None:
+            return self.status
+        return "would_create" if any(self.would_create.values()) else "has_everything"
+
     def as_json(self) -> str:
         body: dict[str, object] = {
             "identifier": self.identifier,
@@ -62,10 +71,10 @@ class Outcome:
         return json.dumps(body, ensure_ascii=False)
 
     def as_text(self) -> str:
-        head = f"{self.identifier}  {self.status}  {self.duration_ms} ms"
+        head = f"{printable(self.identifier)}  {self.status}  {self.duration_ms} ms"
         if self.status == OnboardingRun.Status.FAILED:
             where = f" at {self.failed_step}" if self.failed_step else ""
-            return f"{head}  failed{where}: {self.error}"
+            return f"{head}  failed{where}: {printable(self.error)}"
         if self.status == OnboardingRun.Status.SKIPPED:
             return f"{head}  already completed (--force creates whatever is missing)"
         if self.would_create is not None:
@@ -78,10 +87,34 @@ class Outcome:
         return f"{head}  created {made or 'nothing (all present)'}"
 
 
+# The summary's parts, in this order: tally key -> words after the count.
+SUMMARY_PARTS = (
+    (OnboardingRun.Status.COMPLETED, "completed"),
+    (OnboardingRun.Status.FAILED, "failed"),
+    (OnboardingRun.Status.SKIPPED, "skipped (already completed)"),
+    ("would_create", "with something to create"),
+    ("has_everything", "with nothing missing"),
+)
+
+
+def summary_line(tally: Counter[str], *, unknown: int, seconds: float) -> str:
+    """The closing line: "300 users in 12.4 s: 298 completed, 1 failed, 1 skipped (already completed)." """
+    parts = [f"{tally[key]} {words}" for key, words in SUMMARY_PARTS if tally[key]]
+    line = f"{count(sum(tally.values()), 'user')} in {duration(seconds)}"
+    if parts:
+        line += ": " + ", ".join(parts)
+    if unknown:
+        line += f"; {count(unknown, 'unknown identifier')}"
+    if "would_create" in tally or "has_everything" in tally:
+        line += "; a dry run, nothing was changed"
+    return line + "."
+
+
 class Command(BaseCommand):
     help = (
         "Onboard users now: create whatever the onboarding blueprint lists and they are missing. "
-        "Users are named by e-mail, OIDC sub, username or id."
+        "Users are named by e-mail, OIDC sub, username or id. On a terminal, log lines below warnings "
+        "are held back (-v 2 shows them) and a progress bar is drawn for many users."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -110,15 +143,29 @@ class Command(BaseCommand):
         if self.blueprint is None:
             raise CommandError("No onboarding blueprint exists; publish one in the admin first.")
 
+        started = time.monotonic()
         named, unknown = self._resolve(identifiers)
         total = len(named)
         if options["all_incomplete"]:
             # A named user who is also incomplete is processed once, so counted once.
             incomplete = users_with_incomplete_onboarding().exclude(pk__in=[user.pk for _i, user in named])
             total += incomplete.count()
-        show_bar = total >= PROGRESS_BAR_FROM and sys.stderr.isatty()
-        failed = done = 0
-        with tqdm(total=total, unit="user", file=sys.stderr, disable=not show_bar) as bar:
+        if total == 0 and not unknown:
+            self.stderr.write("Nothing to do: every user's onboarding is completed.")
+            return
+        on_terminal = sys.stderr.isatty()
+        tally: Counter[str] = Counter()
+        with (
+            tqdm(
+                total=total,
+                desc="Onboarding",
+                unit=" user",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                disable=not (on_terminal and total >= PROGRESS_BAR_FROM),
+            ) as bar,
+            terminal_logs(bar, quiet=on_terminal and options["verbosity"] < 2),
+        ):
             try:
                 for identifier, user in self._users(named, options["all_incomplete"]):
                     outcome = self._onboard(identifier, user, force=options["force"], dry=options["dry_run"])
@@ -127,19 +174,19 @@ class Command(BaseCommand):
                     with tqdm.external_write_mode(file=sys.stdout):
                         self.stdout.write(line)
                         self.stdout.flush()
-                    failed += outcome.status == OnboardingRun.Status.FAILED
-                    done += 1
+                    tally[outcome.tally_key] += 1
                     bar.update()
             except KeyboardInterrupt:
+                done = sum(tally.values())
                 raise CommandError(
-                    f"Interrupted after {done} of {total} users; each finished user is saved. "
+                    f"Interrupted after {done} of {count(total, 'user')}; each finished user is saved. "
                     "Run the command again to continue.",
                     returncode=130,
                 ) from None
-        if unknown or failed:
-            problems = [f"{len(unknown)} unknown"] if unknown else []
-            problems += [f"{failed} failed"] if failed else []
-            raise CommandError(f"{done} users processed; {', '.join(problems)}.", returncode=1)
+        summary = summary_line(tally, unknown=len(unknown), seconds=time.monotonic() - started)
+        if unknown or tally[OnboardingRun.Status.FAILED]:
+            raise CommandError(summary, returncode=1)
+        self.stderr.write(summary)
 
     def _resolve(self, identifiers: list[str]) -> tuple[list[tuple[str, User]], list[str]]:
         """The named users, each once, and the identifiers that name nobody (reported on stderr)."""
@@ -150,11 +197,11 @@ class Command(BaseCommand):
             try:
                 user = user_by_identifier(identifier)
             except AmbiguousIdentifier as exc:
-                self.stderr.write(f"ambiguous user: {exc}; name them by sub, username or id")
+                self.stderr.write(f"ambiguous user: {printable(str(exc))}; name them by sub, username or id")
                 unknown.append(identifier)
                 continue
             if user is None:
-                self.stderr.write(f"unknown user: {identifier}")
+                self.stderr.write(f"unknown user: {printable(identifier)}")
                 unknown.append(identifier)
             elif user.pk not in seen:
                 seen.add(user.pk)
