@@ -1,12 +1,15 @@
 """Talking to the development OpenID provider (``oidc-provider-mock``) from outside a browser.
 
-Used by the tests and by ``python -m aether.devprovider``, which prints an access token for the API:
+Used by the tests and by ``python -m aether.devprovider``, which prints an access token for the API,
+or gives an address roles (a staff role, say) for its next sign-in:
 
     .venv/bin/python -m aether.devprovider you@example.com
+    .venv/bin/python -m aether.devprovider you@example.com --roles aether-staff
 """
 
 import argparse
 import os
+import sys
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -66,23 +69,56 @@ def obtain_access_token(
     return exchange.json()["access_token"]
 
 
+def grant_roles(provider_url: str, sub: str, roles: list[str]) -> None:
+    """Give ``sub`` these realm roles at the provider (``realm_access.roles``), as Keycloak would.
+
+    The provider's claims for ``sub`` are replaced: its e-mail stays ``sub``, as when it is typed on
+    the provider's page. The roles count from the next sign-in.
+    """
+    set_provider_user(provider_url, sub, {"email": sub, "realm_access": {"roles": roles}})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m aether.devprovider",
-        description="Print an access token of the development provider (started by `make run`) for SUB.",
+        description=(
+            "Talk to the development provider that `make run` starts. Prints an access token of SUB "
+            "for the API; with --roles, gives SUB those roles instead."
+        ),
     )
     parser.add_argument("sub", help="who to sign in as, e.g. an e-mail address")
-    parser.add_argument("--issuer", default=os.environ.get("OIDC_ISSUER") or DEFAULT_ISSUER)
+    parser.add_argument(
+        "--roles",
+        metavar="ROLE[,ROLE]",
+        help="give SUB these realm roles (e.g. aether-staff) from their next sign-in on; '' takes them away",
+    )
+    default_issuer = f"http://127.0.0.1:{os.environ.get('DEV_OIDC_PROVIDER_PORT') or '9400'}"
+    parser.add_argument("--issuer", default=os.environ.get("OIDC_ISSUER") or default_issuer)
     args = parser.parse_args(argv)
-    print(
-        obtain_access_token(
+    sub = args.sub.strip()
+    if not sub or not sub.isprintable():
+        parser.error("SUB must be a visible name, such as an e-mail address.")
+    try:
+        if args.roles is not None:
+            roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+            grant_roles(args.issuer, sub, roles)
+            held = ", ".join(roles) or "no roles"
+            print(
+                f"{sub} now holds {held} at the development provider ({args.issuer}); sign in as {sub} again."
+            )
+            return
+        token = obtain_access_token(
             args.issuer,
-            args.sub,
+            sub,
             client_id=os.environ.get("OIDC_CLIENT_ID") or "aether-dev",
             client_secret=os.environ.get("OIDC_CLIENT_SECRET") or "aether-dev-secret",
             redirect_uri="http://127.0.0.1:8000/oidc/callback/",
         )
-    )
+    except requests.ConnectionError:
+        sys.exit(f"The development provider does not answer at {args.issuer}: is `make run` running?")
+    except DevProviderError as exc:
+        sys.exit(f"The development provider at {args.issuer} refused: {exc}")
+    print(token)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FAKE_PYTHON = """#!/usr/bin/env bash
 case "$*" in
   *connect_ex*) exit 1 ;;
+  *json.dumps*) echo '{"sub": "staff@example.com"}'; exit 0 ;;
   *"-m oidc_provider_mock"*) echo "provider: listening nowhere"; exec sleep 60 ;;
   *urlopen*) exit 1 ;;
   *manage.py*) echo "APP STARTED"; exit 0 ;;
