@@ -276,15 +276,17 @@ def test_access_tokens_carry_the_client_in_aud(client: dict[str, Any]) -> None:
     )
 
 
-def test_demo_users_have_fixed_passwords_and_admin_demo_holds_both_roles(realm: dict[str, Any]) -> None:
+def test_demo_users_have_fixed_passwords_and_one_of_each_kind_of_access(realm: dict[str, Any]) -> None:
     users = {user["username"]: user for user in realm["users"]}
-    alice, admin_demo = users["alice"], users["admin-demo"]
+    alice, staff_demo, admin_demo = users["alice"], users["staff-demo"], users["admin-demo"]
     assert alice["email"] == "alice@example.com"
-    for user in (alice, admin_demo):
+    for user in (alice, staff_demo, admin_demo):
         assert user["enabled"] is True
         (credential,) = user["credentials"]
         assert credential == {"type": "password", "value": user["username"], "temporary": False}
     assert not {"aether-staff", "aether-admin"} & set(alice.get("realmRoles", []))
+    # Staff only: what a staff role alone gives is visible in the demo, not hidden by superuser rights.
+    assert "aether-staff" in staff_demo["realmRoles"] and "aether-admin" not in staff_demo["realmRoles"]
     assert {"aether-staff", "aether-admin"} <= set(admin_demo["realmRoles"])
 
 
