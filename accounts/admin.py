@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import Membership, Space, User
 from accounts.services import user_deactivate
@@ -25,7 +26,7 @@ def _sessions(count: int) -> str:
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "full_name", "sub", "is_staff", "created_at")
+    list_display = ("email", "full_name", "username", "staff", "created")
     list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("email", "sub", "username", "full_name")
     ordering = ("-created_at",)
@@ -55,6 +56,24 @@ class UserAdmin(DjangoUserAdmin):
     # Who may do what: only superusers hand out staff, superuser, groups and permissions. A staff member
     # allowed to change users (granted by hand) must not be able to raise anyone's rights, their own included.
     rights_fields = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    @admin.display(description="staff", boolean=True, ordering="is_staff")
+    def staff(self, user: User) -> bool:
+        return user.is_staff
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, user: User) -> str:
+        return timezone.localtime(user.created_at).strftime("%Y-%m-%d %H:%M")
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> list:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Viewing only: the password's "Set password" button would lead to a page refused to them.
+        return [
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f != "password")})
+            for name, options in fieldsets
+        ]
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -4,6 +4,8 @@ from django.urls import include, path
 from aether import health, views
 
 admin.site.site_header = admin.site.site_title = "Aether administration"
+# The lists (users, runs) need the width more than a second copy of the index beside them does.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", views.home, name="home"),

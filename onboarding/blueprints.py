@@ -80,6 +80,11 @@ def _type_error(name: str, value: object) -> str | None:
     return "Must not contain NUL characters." if "\x00" in value else None
 
 
+def _unix_newlines(text: str) -> str:
+    """Lines end with "\\n": browsers send a textarea's lines ending with "\\r\\n", editors may too."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _add(errors: dict[str, list[str]], where: str, message: str) -> None:
     errors.setdefault(where, []).append(message)
 
@@ -93,8 +98,10 @@ def _validate_fields(fields: Mapping[str, object], errors: dict[str, list[str]])
         message = _type_error(name, value)
         if message:
             _add(errors, name, message)
+        elif name in STRIPPED_FIELDS:
+            values[name] = value.strip()
         else:
-            values[name] = value.strip() if name in STRIPPED_FIELDS else value
+            values[name] = _unix_newlines(value) if name in LONG_TEXT_FIELDS else value
     blueprint = Blueprint(**values)
     try:
         # Constraints repeat what the fields' own rules say (names set, a known agent type): the
@@ -135,6 +142,7 @@ def _document_value(item: Mapping[str, object], name: str, position: int) -> tup
     if "\x00" in value:
         return None, "Must not contain NUL characters."
     if name == "content":
+        value = _unix_newlines(value)
         if len(value.encode("utf-8")) > settings.DOCUMENT_MAX_BYTES:
             limit = filesizeformat(settings.DOCUMENT_MAX_BYTES).replace("\xa0", " ")
             return (

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from onboarding.admin.display import admin_link, created_summary, status_badge
@@ -75,7 +76,7 @@ class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="started", ordering="started_at")
     def started(self, run: OnboardingRun) -> str:
-        return run.started_at.strftime("%Y-%m-%d %H:%M:%S")
+        return timezone.localtime(run.started_at).strftime("%Y-%m-%d %H:%M:%S")
 
     @admin.display(description="trigger", ordering="trigger")
     def trigger_label(self, run: OnboardingRun) -> str:
@@ -91,6 +92,10 @@ class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="created")
     def created_words(self, run: OnboardingRun) -> str:
+        if run.status == OnboardingRun.Status.FAILED:
+            return "nothing: what the run made was rolled back"
+        if run.status == OnboardingRun.Status.SKIPPED:
+            return "nothing: onboarding had completed already"
         return created_summary(run.created)
 
     @admin.display(description="user", ordering="user__email")

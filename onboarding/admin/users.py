@@ -98,7 +98,7 @@ class OnboardingRunInline(ReadOnlyMixin, admin.TabularInline):
 
 
 class OnboardingUserAdmin(UserAdmin):
-    list_display = ("email", "full_name", "onboarding_status", "is_staff", "created_at")
+    list_display = ("email", "full_name", "onboarding_status", "staff", "created")
     list_display_links = ("email", "full_name")
     list_filter = (OnboardingStatusFilter, *UserAdmin.list_filter)
     actions = (*UserAdmin.actions, "rerun_onboarding")

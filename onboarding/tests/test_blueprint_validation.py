@@ -256,3 +256,17 @@ def test_the_changes_of_a_version_are_told_in_words():
         "document “Welcome to Aether.txt”: renamed to “Welcome.txt”, order 1 → 5",
         "removed document “Sample FAQ.txt”",
     ]
+
+
+def test_line_endings_from_a_browser_or_an_editor_change_nothing():
+    fields, documents = blueprint_as_input(blueprint_current())
+    # A browser sends a textarea's lines ending with CR LF; old Mac editors with CR.
+    documents[0]["content"] = documents[0]["content"].replace("\n", "\r\n")
+    documents[1]["content"] = documents[1]["content"].replace("\n", "\r")
+    with pytest.raises(BlueprintUnchanged):
+        blueprint_create_version(fields=fields, documents=documents)
+
+    fields["notebook_description"] = "First line.\r\nSecond line."
+    blueprint = blueprint_create_version(fields=fields, documents=documents)
+    assert blueprint.notebook_description == "First line.\nSecond line."
+    assert "\r" not in blueprint.documents.get(key="welcome").content
