@@ -27,7 +27,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=("localhost", "127.0.0.1"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with Aether's admin site as admin.site (aether/admin_site.py).
+    "aether.admin_site.AetherAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from aether import health, views
 
-admin.site.site_header = admin.site.site_title = "Aether administration"
-# The lists (users, runs) need the width more than a second copy of the index beside them does.
-admin.site.enable_nav_sidebar = False
-
 urlpatterns = [
     path("", views.home, name="home"),
     path("spaces/<uuid:space_id>/", views.space_dashboard, name="space-dashboard"),

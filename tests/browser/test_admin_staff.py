@@ -187,6 +187,11 @@ def test_the_same_staff_member_cannot_touch_rights_or_delete_users_and_loses_acc
     someone.refresh_from_db()
     assert (someone.is_superuser, someone.is_staff) == (False, False)
 
+    # An address no value can match is refused with a page that says so.
+    assert page.goto(f"{admin}/accounts/user/?q=%00").status == 400
+    expect(page.locator("#content-main")).to_contain_text("holds a NUL character in its search or filter")
+    screenshot(page, "admin-bad-parameter")
+
     # The provider takes the role away: the next sign-in takes the admin away.
     set_provider_user(
         dev_provider.url, STAFF["sub"], {"email": STAFF["email"], "realm_access": {"roles": []}}
