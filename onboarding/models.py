@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from notebooks.models import Agent, Notebook
 from notebooks.validators import DESCRIPTION_MAX_LENGTH, SYSTEM_PROMPT_MAX_LENGTH, validate_tags
+from onboarding.steps import step_choices
 
 
 def validate_space_name_template(value: str) -> None:
@@ -140,8 +141,8 @@ class OnboardingStatus(models.TextChoices):
 class UserOnboarding(models.Model):
     """A user's onboarding state and links to what onboarding created for them.
 
-    The row is also the lock: a run holds it with ``SELECT … FOR UPDATE`` for its whole
-    transaction, so concurrent runs for one user, from any number of processes, run one at a time.
+    No row until a run first ends. Runs write it only while holding the user's row lock
+    (``onboarding.recording.lock_onboarding_of``), so concurrent runs for one user take turns.
     """
 
     user = models.OneToOneField(
@@ -259,13 +260,7 @@ class OnboardingRun(models.Model):
 
 
 class OnboardingStep(models.Model):
-    """One of a run's four steps."""
-
-    class Name(models.TextChoices):
-        PERSONAL_SPACE = "personal_space", "Personal space"
-        NOTEBOOK = "notebook", "Notebook"
-        DOCUMENTS = "documents", "Documents"
-        AGENT = "agent", "Agent"
+    """What one of a run's steps (``onboarding.steps``) did."""
 
     class Status(models.TextChoices):
         SUCCEEDED = "succeeded", "Succeeded"
@@ -274,7 +269,8 @@ class OnboardingStep(models.Model):
         NOT_RUN = "not_run", "Not run"
 
     run = models.ForeignKey(OnboardingRun, on_delete=models.CASCADE, related_name="steps")
-    name = models.CharField(max_length=30, choices=Name.choices)
+    # The steps' names and labels, read from their definitions when needed: a new step is no migration.
+    name = models.CharField(max_length=30, choices=step_choices)
     position = models.PositiveSmallIntegerField()
     status = models.CharField(max_length=20, choices=Status.choices)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -289,7 +285,3 @@ class OnboardingStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_name_display()}: {self.get_status_display()}"
-
-
-# The steps in the order a run takes them.
-STEP_NAMES: tuple[str, ...] = tuple(OnboardingStep.Name.values)

@@ -13,21 +13,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Space, User
-from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
+from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
 from onboarding.selectors import onboarding_last_completed_run, onboarding_last_run, onboarding_state_of
+from onboarding.steps import step_named
 
 # How long the dashboard mentions a completed onboarding.
 COMPLETED_NOTICE_DAYS = 7
 # From this many failed attempts on, the panel says who else can help.
 REPEATED_FAILURES = 2
 
-# One sentence per step, saying what the user is missing when that step failed.
-STEP_SENTENCES = {
-    OnboardingStep.Name.PERSONAL_SPACE: "We could not create your personal space.",
-    OnboardingStep.Name.NOTEBOOK: "We could not create your “Getting Started” notebook.",
-    OnboardingStep.Name.DOCUMENTS: "We could not add the sample guides to your “Getting Started” notebook.",
-    OnboardingStep.Name.AGENT: "We could not set up your “Personal Assistant” agent.",
-}
+# Each step says what the user is missing when it failed (``Step.failure_sentence``); a run that failed
+# before its first step says this.
 GENERIC_SENTENCE = "We could not finish setting up your workspace."
 
 
@@ -42,7 +38,8 @@ def duration_text(milliseconds: int | None) -> str:
 
 def failure_sentence(run: OnboardingRun) -> str:
     """What a failed run means for the user: the missing resource, and whether it ran out of time."""
-    sentence = STEP_SENTENCES.get(run.failed_step, GENERIC_SENTENCE)
+    step = step_named(run.failed_step)
+    sentence = step.failure_sentence if step else GENERIC_SENTENCE
     if run.timed_out:
         sentence = f"{sentence} It took too long, so we stopped and undid it."
     return sentence

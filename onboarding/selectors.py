@@ -1,23 +1,42 @@
 """Reads about onboarding: the current blueprint, what a user received, and what is still missing."""
 
+import functools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, QuerySet
 
-from accounts.models import User
-from accounts.selectors import personal_space_of
+from accounts.models import Membership, Space, User
 from notebooks.models import Agent, Document, Notebook
-from onboarding.models import Blueprint, OnboardingRun, OnboardingStatus, UserOnboarding
-
-# Resources created by onboarding carry these keys, so a later run recognises them after a rename.
-NOTEBOOK_KEY = "onboarding"
-AGENT_KEY = "onboarding"
+from onboarding import steps
+from onboarding.models import Blueprint, BlueprintDocument, OnboardingRun, OnboardingStatus, UserOnboarding
+from onboarding.steps import AGENT_KEY, NOTEBOOK_KEY, Sample, Workspace
 
 
 def blueprint_current() -> Blueprint | None:
-    """The newest blueprint version with its documents, or ``None`` when there is none."""
-    return Blueprint.objects.prefetch_related("documents").order_by("-version").first()
+    """The newest blueprint version, or ``None`` when there is none (one short read, every time).
+
+    Its sample documents are ``blueprint_samples(blueprint)``.
+    """
+    return Blueprint.objects.order_by("-version").first()
+
+
+def blueprint_samples(blueprint: Blueprint) -> tuple[Sample, ...]:
+    """A version's sample documents, in order: read once per process, then kept.
+
+    A published version is never changed (an edit publishes a new one), so what is kept cannot go
+    stale; a version published a moment ago in another process has another key, and is read at its
+    first use. The key holds the creation time too: a version number alone comes back when a
+    transaction that published it rolls back.
+    """
+    return _samples(blueprint.pk, blueprint.version, blueprint.created_at)
+
+
+@functools.lru_cache(maxsize=16)
+def _samples(blueprint_id: int, version: int, created_at: datetime) -> tuple[Sample, ...]:
+    documents = BlueprintDocument.objects.filter(blueprint_id=blueprint_id).order_by("order", "name")
+    return tuple(Sample(key=d.key, name=d.name, content=d.content, order=d.order) for d in documents)
 
 
 def onboarding_notebook_of(user: User) -> Notebook | None:
@@ -28,11 +47,65 @@ def onboarding_agent_of(user: User) -> Agent | None:
     return Agent.objects.filter(owner=user, onboarding_key=AGENT_KEY).first()
 
 
-def sample_document_keys(notebook: Notebook, keys: list[str]) -> set[str]:
-    """Which of the blueprint's document keys the notebook already holds (one query)."""
-    return set(
-        Document.objects.filter(notebook=notebook, onboarding_key__in=keys).values_list(
-            "onboarding_key", flat=True
+def onboarding_workspace(user: User, blueprint: Blueprint) -> Workspace:
+    """What onboarding finds for ``user``: their onboarding state, and the resources it made, by key.
+
+    One query, and one more for the sample documents' keys when the notebook exists. Inside a run it
+    follows the user's lock, so it sees whatever the run before this one committed.
+    """
+    found = _what_onboarding_finds().filter(pk=user.pk).get()
+    notebook_id = found["onboarding_notebook__id"]
+    document_keys: frozenset[str] = frozenset()
+    if notebook_id is not None:
+        document_keys = frozenset(
+            Document.objects.filter(notebook_id=notebook_id, onboarding_key__isnull=False).values_list(
+                "onboarding_key", flat=True
+            )
+        )
+    return Workspace(
+        user=user,
+        blueprint=blueprint,
+        samples=blueprint_samples(blueprint),
+        status=found["onboarding__status"] or OnboardingStatus.NOT_STARTED,
+        attempts=found["onboarding__attempts"] or 0,
+        completed_at=found["onboarding__completed_at"],
+        space_id=found["personal_space__id"],
+        owner_is_member=found["owner_is_member"],
+        notebook_id=notebook_id,
+        document_keys=document_keys,
+        agent_id=found["onboarding_agent__id"],
+    )
+
+
+@functools.cache
+def _what_onboarding_finds() -> QuerySet[User]:
+    """Users with their onboarding state and the resources onboarding made for them, joined by key.
+
+    Built once and filtered per user: assembling these joins costs several times what running them
+    does, and a run reads them first thing.
+    """
+    return (
+        User.objects.order_by()
+        .annotate(
+            personal_space=FilteredRelation(
+                "owned_spaces", condition=Q(owned_spaces__type=Space.Type.PERSONAL)
+            ),
+            onboarding_notebook=FilteredRelation(
+                "notebooks", condition=Q(notebooks__onboarding_key=NOTEBOOK_KEY)
+            ),
+            onboarding_agent=FilteredRelation("agents", condition=Q(agents__onboarding_key=AGENT_KEY)),
+            owner_is_member=Exists(
+                Membership.objects.filter(user=OuterRef("pk"), space=OuterRef("personal_space__id"))
+            ),
+        )
+        .values(
+            "onboarding__status",
+            "onboarding__attempts",
+            "onboarding__completed_at",
+            "personal_space__id",
+            "owner_is_member",
+            "onboarding_notebook__id",
+            "onboarding_agent__id",
         )
     )
 
@@ -74,46 +147,32 @@ def onboarding_document_ids(state: UserOnboarding) -> list:
 
 @dataclass
 class OnboardingPlan:
-    """What a run would create for a user now; empty lists mean nothing is missing."""
+    """What a run would create for a user now, step by step; empty lists mean nothing is missing."""
 
     blueprint_version: int | None
-    personal_space: list[str] = field(default_factory=list)
-    notebook: list[str] = field(default_factory=list)
-    documents: list[str] = field(default_factory=list)
-    agent: list[str] = field(default_factory=list)
+    missing: dict[str, list[str]]
 
     @property
     def is_empty(self) -> bool:
-        return not (self.personal_space or self.notebook or self.documents or self.agent)
+        return not any(self.missing.values())
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {
-            "personal_space": self.personal_space,
-            "notebook": self.notebook,
-            "documents": self.documents,
-            "agent": self.agent,
-        }
+        return dict(self.missing)
 
 
 def onboarding_plan(user: User, blueprint: Blueprint | None = None) -> OnboardingPlan:
-    """Name what a forced run would create for ``user``, without changing anything."""
+    """Name what a forced run would create for ``user``, without changing anything.
+
+    The steps' own decisions, on what is found now: what a run would create is what this names.
+    """
     blueprint = blueprint or blueprint_current()
     if blueprint is None:
-        return OnboardingPlan(blueprint_version=None)
-    plan = OnboardingPlan(blueprint_version=blueprint.version)
-    if personal_space_of(user) is None:
-        plan.personal_space.append(blueprint.space_name_template.format(name=user.display_name))
-    notebook = onboarding_notebook_of(user)
-    documents = list(blueprint.documents.all())
-    if notebook is None:
-        plan.notebook.append(blueprint.notebook_name)
-        plan.documents.extend(document.name for document in documents)
-    else:
-        present = sample_document_keys(notebook, [document.key for document in documents])
-        plan.documents.extend(d.name for d in documents if d.key not in present)
-    if onboarding_agent_of(user) is None:
-        plan.agent.append(blueprint.agent_name)
-    return plan
+        return OnboardingPlan(blueprint_version=None, missing={step.name: [] for step in steps.STEPS})
+    workspace = onboarding_workspace(user, blueprint)
+    return OnboardingPlan(
+        blueprint_version=blueprint.version,
+        missing={step.name: step.missing(workspace).names for step in steps.STEPS},
+    )
 
 
 def status_filter(status: str) -> Q:

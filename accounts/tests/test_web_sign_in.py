@@ -12,7 +12,6 @@ from django.test import Client
 
 from accounts.backends import OIDCBackend
 from accounts.models import User
-from onboarding import services as onboarding_services
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
 
 pytestmark = pytest.mark.django_db
@@ -89,17 +88,10 @@ def test_a_known_email_with_a_new_sub_never_signs_into_the_existing_account(clie
 
 
 def test_a_failing_onboarding_lets_the_user_in_and_the_next_sign_in_completes_it(
-    client, dev_provider, monkeypatch
+    client, dev_provider, fail_step, monkeypatch
 ):
     # Failure injection: the agent step does its real work, then fails as a broken database would.
-    steps = dict(onboarding_services.STEPS)
-    real_agent_step = steps["agent"]
-
-    def failing_agent_step(ctx):
-        real_agent_step(ctx)
-        raise RuntimeError("injected failure in agent")
-
-    monkeypatch.setattr(onboarding_services, "STEPS", tuple({**steps, "agent": failing_agent_step}.items()))
+    fail_step("agent")
 
     response = dev_provider.sign_in(client, "flaky-1", email="flaky@example.com", name="Flaky")
 

@@ -24,9 +24,10 @@ from accounts.admin import UserAdmin
 from accounts.models import User
 from onboarding.admin.display import admin_link, created_summary, status_badge, step_summary
 from onboarding.admin.runs import ReadOnlyMixin
-from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep
+from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.selectors import onboarding_status_counts, status_filter
 from onboarding.services import onboard_user
+from onboarding.steps import step_named
 
 RUNS_SHOWN = 20
 # The most users the re-run action takes at once; the command is for more.
@@ -232,7 +233,8 @@ class OnboardingUserAdmin(UserAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         (run,) = self._rerun(request, [user])
         if run.status == OnboardingRun.Status.FAILED:
-            step = dict(OnboardingStep.Name.choices).get(run.failed_step, run.failed_step)
+            failed = step_named(run.failed_step)
+            step = failed.label if failed else run.failed_step
             where = f" at the {step.lower()} step" if step else ""
             self.message_user(
                 request,

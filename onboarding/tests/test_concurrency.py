@@ -123,3 +123,65 @@ def test_a_sign_in_does_not_wait_behind_another_process_holding_the_users_state(
     assert waited < 4
     assert (run.status, run.timed_out) == ("failed", True)
     assert OnboardingRun.objects.filter(pk=run.pk, status="failed").exists()
+
+
+STALLED_RUN = """
+import sys, time
+import django
+
+django.setup()
+from accounts.models import User
+from onboarding import steps
+from onboarding.services import onboard_user
+
+
+class Stalled(steps.Step):
+    def run(self, workspace):
+        created = super().run(workspace)
+        print("documents inserted", flush=True)
+        time.sleep(60)
+        return created
+
+
+steps.STEPS = tuple(
+    Stalled(s.name, s.label, s.failure_sentence, s.missing) if s.name == "documents" else s
+    for s in steps.STEPS
+)
+onboard_user(user=User.objects.get(pk=sys.argv[1]), trigger="login")
+"""
+
+
+def test_a_run_killed_mid_way_leaves_nothing_behind_and_the_next_run_completes(user):
+    """A worker killed by its supervisor (SIGKILL) in the middle of a run, as a real process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLED_RUN, str(user.pk)],
+        env={**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "aether.test_settings"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "documents inserted"
+        # Mid-run, nobody else sees anything of it: not its rows, not a "running" state.
+        assert not Notebook.objects.filter(owner=user).exists()
+        assert not UserOnboarding.objects.filter(user=user).exists()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+        process.stdout.close()
+
+    started = time.monotonic()
+    run = onboard_user(user=User.objects.get(pk=user.pk), trigger="login")
+
+    assert time.monotonic() - started < 5  # the killed run's lock went with its connection
+    assert run.status == "completed"
+    assert_one_of_each(user)
+    assert list(OnboardingRun.objects.filter(user=user).values_list("status", flat=True)) == ["completed"]
+    assert UserOnboarding.objects.get(user=user).status == "completed"

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
+from onboarding.recording import ABANDONED_RUN_ERROR
 from onboarding.selectors import blueprint_current
-from onboarding.services import ABANDONED_RUN_ERROR, onboard_user
+from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
 
 
@@ -42,8 +43,7 @@ def test_a_run_whose_row_cannot_be_written_is_logged_and_returned_unsaved(user, 
     with caplog.at_level(logging.ERROR, logger="aether.onboarding"):
         run = onboard_user(user=user, trigger="login")
 
-    assert run.status == "failed"
-    assert "IntegrityError" in run.error
+    assert (run.status, run.error) == ("failed", "The user no longer exists.")
     assert not OnboardingRun.objects.filter(pk=run.pk).exists()
     assert "onboarding run could not be recorded" in caplog.messages
 
@@ -154,3 +154,65 @@ def test_the_dashboard_offers_no_retry_while_a_run_is_young(client, user):
 
     assert "Reload the page in a moment" in page
     assert "Try again</button>" not in page
+
+
+@pytest.mark.django_db
+def test_a_run_that_fails_before_anything_exists_leaves_the_user_failed(user, monkeypatch):
+    def unreachable_database():
+        # Failure injection: the run's first read fails; no state row exists for the user yet.
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "blueprint_current", unreachable_database)
+
+    onboard_user(user=user, trigger="login")
+
+    state = UserOnboarding.objects.get(user=user)
+    assert (state.status, state.attempts) == ("failed", 1)
+    assert state.last_error == "OperationalError: server closed the connection unexpectedly"
+
+
+@pytest.mark.django_db
+def test_a_run_that_fails_early_after_one_that_completed_leaves_the_user_completed(user, monkeypatch):
+    onboard_user(user=user, trigger="login")
+    monkeypatch.setattr(services, "blueprint_current", lambda: None)
+
+    run = onboard_user(user=user, trigger="admin", force=True)
+
+    state = UserOnboarding.objects.get(user=user)
+    assert (run.status, run.error) == ("failed", "No onboarding blueprint is configured.")
+    assert (state.status, state.attempts, state.last_error) == ("completed", 2, "")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_timed_out_by_a_locked_table_leaves_the_user_failed(user, settings):
+    """A migration or a long admin transaction holds the blueprint table: the run cannot even begin."""
+    import threading
+
+    from django.db import connection, transaction
+
+    settings.ONBOARDING_TIMEOUT_SECONDS = 1
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_blueprint_table() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("LOCK TABLE onboarding_blueprint IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_blueprint_table)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        run = onboard_user(user=user, trigger="login")
+    finally:
+        release.set()
+        holder.join(timeout=15)
+
+    assert (run.status, run.failed_step, run.timed_out) == ("failed", "", True)
+    state = UserOnboarding.objects.get(user=user)
+    assert (state.status, state.attempts) == ("failed", 1)
+    assert "timed out after 1 s" in state.last_error

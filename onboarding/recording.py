@@ -1,0 +1,251 @@
+"""The record of onboarding: each run with its steps, the user's onboarding state, and the news of both.
+
+A run that completes, or finds nothing to do, is recorded inside its own transaction: the record
+commits with the resources, or not at all. A run that fails is recorded afterwards, in a short
+transaction of its own, so the failing step and its error are kept although everything the run made was
+rolled back. Either way the outcome is logged, and ``onboarding_completed`` or ``onboarding_failed``
+sent, only once it is committed.
+
+Runs for one user take turns: whoever writes a user's onboarding (its resources, its state) first locks
+the user's row, ``lock_onboarding_of``.
+"""
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import DatabaseError, transaction
+from django.db.models import Case, CharField, F, Q, TextField, Value, When
+from django.utils import timezone
+
+from accounts.models import User
+from onboarding import steps
+from onboarding.deadline import Deadline, OnboardingTimeout, is_timeout
+from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
+from onboarding.signals import onboarding_completed, onboarding_failed
+
+logger = logging.getLogger("aether.onboarding")
+
+ABANDONED_RUN_ERROR = "The process running it stopped before it finished."
+
+
+class OnboardingError(Exception):
+    """A run could not finish; the message is what staff and the user see."""
+
+
+def lock_onboarding_of(user_id: object) -> bool:
+    """Hold the user's row until the end of the transaction, so that runs for one user take turns.
+
+    ``FOR NO KEY UPDATE``: the rows a run inserts refer to the user (their foreign keys take a key-share
+    lock), and so may anybody else's work meanwhile; only another run, or a change to the user's own
+    row, waits. The wait is bounded by the run's deadline. Answers whether the user (still) exists.
+    """
+    return User.objects.select_for_update(no_key=True).filter(pk=user_id).exists()
+
+
+@dataclass
+class StepRecord:
+    name: str
+    status: str = OnboardingStep.Status.NOT_RUN
+    duration_ms: int | None = None
+    created_count: int = 0
+    error: str = ""
+
+    @contextmanager
+    def timing(self) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.duration_ms = int((time.monotonic() - started) * 1000)
+
+
+class RunRecord:
+    """A run being recorded: the unsaved ``OnboardingRun`` and what each step did."""
+
+    def __init__(self, *, user: User, trigger: str, actor: User | None, forced: bool) -> None:
+        self.run = OnboardingRun(
+            user=user, trigger=trigger, actor=actor, forced=forced, started_at=timezone.now()
+        )
+        self.steps = [StepRecord(step.name) for step in steps.STEPS]
+        # Whether to close the user's runs still marked "running" but older than the timeout: no
+        # process is on them any more (no run outlasts the timeout), so each one was killed.
+        self.close_abandoned = False
+
+    def step(self, name: str) -> StepRecord:
+        return next(step for step in self.steps if step.name == name)
+
+    def save_completed(self, workspace: steps.Workspace, deadline: Deadline) -> None:
+        """Inside the run's transaction: the user's state, the run and its steps."""
+        now = timezone.now()
+        # One statement whether or not the state's row exists; the lock makes the values current.
+        UserOnboarding.objects.bulk_create(
+            [
+                UserOnboarding(
+                    user_id=self.run.user_id,
+                    status=OnboardingStatus.COMPLETED,
+                    attempts=workspace.attempts + 1,
+                    blueprint_version=workspace.blueprint.version,
+                    space_id=workspace.space_id,
+                    notebook_id=workspace.notebook_id,
+                    agent_id=workspace.agent_id,
+                    completed_at=workspace.completed_at or now,
+                    last_error="",
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["user"],
+            update_fields=[
+                "status",
+                "attempts",
+                "blueprint_version",
+                "space",
+                "notebook",
+                "agent",
+                "completed_at",
+                "last_error",
+                "updated_at",
+            ],
+        )
+        self.run.status = OnboardingRun.Status.COMPLETED
+        self.run.created = {step.name: step.created_count for step in self.steps}
+        self._save(deadline)
+
+    def save_skipped(self, deadline: Deadline) -> None:
+        """Inside the run's transaction: a run that found the onboarding completed and did nothing."""
+        self.run.status = OnboardingRun.Status.SKIPPED
+        self._save(deadline)
+
+    def save_failure(self, exc: BaseException, deadline: Deadline) -> None:
+        """After the run's transaction rolled back: the run, its steps, and the user's state as failed.
+
+        A short transaction of its own, bounded by the timeout too, so a failure is never written after
+        a long wait behind another process's run (that run writes the state itself when it ends). When
+        even the run cannot be written (the database is gone), the failure is logged and the run stays
+        unsaved.
+        """
+        failed = next((step for step in self.steps if step.status == OnboardingStep.Status.FAILED), None)
+        run = self.run
+        run.status = OnboardingRun.Status.FAILED
+        run.failed_step = failed.name if failed else ""
+        run.error = failed.error if failed else describe(exc, deadline)
+        run.timed_out = is_timeout(exc)
+        for step in self.steps:
+            if step.status == OnboardingStep.Status.SUCCEEDED:
+                step.status = OnboardingStep.Status.ROLLED_BACK
+        error = (f"{run.failed_step}: {run.error}" if run.failed_step else run.error)[:2000]
+        try:
+            with transaction.atomic(), Deadline(deadline.seconds).bounding():
+                self._save(deadline)
+                _mark_failed(run.user_id, error)
+        except Exception:
+            # Nothing is announced either: the hook went with the rolled-back block.
+            logger.exception(
+                "onboarding run could not be recorded",
+                extra={"user_id": str(run.user_id), "status": run.status, "error": run.error},
+            )
+
+    def _save(self, deadline: Deadline) -> None:
+        """Insert the run and its steps, close runs a killed process left open, announce after commit."""
+        run = self.run
+        run.finished_at = timezone.now()
+        run.duration_ms = deadline.elapsed_ms()
+        run.save(force_insert=True)
+        if run.status != OnboardingRun.Status.SKIPPED:
+            OnboardingStep.objects.bulk_create(
+                OnboardingStep(
+                    run=run,
+                    name=step.name,
+                    position=position,
+                    status=step.status,
+                    duration_ms=step.duration_ms,
+                    created_count=step.created_count if step.status == OnboardingStep.Status.SUCCEEDED else 0,
+                    error=step.error,
+                )
+                for position, step in enumerate(self.steps, start=1)
+            )
+        if self.close_abandoned:
+            # Older than the timeout: no live process is still on it (a younger one may be, waiting).
+            OnboardingRun.objects.filter(
+                user_id=run.user_id,
+                status=OnboardingRun.Status.RUNNING,
+                started_at__lt=run.finished_at - timedelta(seconds=deadline.seconds),
+            ).update(
+                status=OnboardingRun.Status.FAILED, error=ABANDONED_RUN_ERROR, finished_at=run.finished_at
+            )
+        transaction.on_commit(self._announce, robust=True)
+
+    def _announce(self) -> None:
+        announce(self.run)
+
+
+def _mark_failed(user_id: object, error: str) -> None:
+    """Mark the user's onboarding failed, creating its state if no run got that far.
+
+    A failed forced run leaves a completed onboarding completed; it still counts as an attempt. Another
+    run for this user may hold the lock: that run writes the state itself when it ends, and the bounded
+    wait here ends in an error that is logged, while the failed run is still recorded.
+    """
+    completed = Q(status=OnboardingStatus.COMPLETED)
+    try:
+        with transaction.atomic():
+            if not lock_onboarding_of(user_id):
+                return  # the user is gone, and their onboarding with them
+            UserOnboarding.objects.bulk_create([UserOnboarding(user_id=user_id)], ignore_conflicts=True)
+            UserOnboarding.objects.filter(pk=user_id).update(
+                attempts=F("attempts") + 1,
+                status=Case(
+                    When(completed, then=F("status")),
+                    default=Value(OnboardingStatus.FAILED, output_field=CharField()),
+                ),
+                last_error=Case(
+                    When(completed, then=F("last_error")), default=Value(error, output_field=TextField())
+                ),
+                updated_at=timezone.now(),
+            )
+    except DatabaseError:
+        logger.exception("onboarding state could not be marked failed", extra={"user_id": str(user_id)})
+
+
+def describe(exc: BaseException, deadline: Deadline) -> str:
+    """A one-line account of why a run failed, naming a timeout as such."""
+    if isinstance(exc, OnboardingError | OnboardingTimeout):
+        return str(exc)
+    if is_timeout(exc):
+        return deadline.message
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def announce(run: OnboardingRun) -> None:
+    """Log and signal a run's outcome once it is durable; a receiver that raises is logged, not raised."""
+    fields = {
+        "user_id": str(run.user_id),
+        "run_id": str(run.pk),
+        "trigger": run.trigger,
+        "status": run.status,
+        "duration_ms": run.duration_ms,
+        "blueprint_version": run.blueprint_version,
+        "resources_created": run.created,
+    }
+    if run.status == OnboardingRun.Status.COMPLETED:
+        logger.info("onboarding completed", extra=fields)
+        responses = onboarding_completed.send_robust(sender=OnboardingRun, user=run.user, run=run)
+    elif run.status == OnboardingRun.Status.FAILED:
+        logger.warning(
+            "onboarding failed", extra={**fields, "failed_step": run.failed_step, "error": run.error}
+        )
+        responses = onboarding_failed.send_robust(sender=OnboardingRun, user=run.user, run=run)
+    else:
+        logger.info("onboarding skipped: already completed", extra=fields)
+        responses = []
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            logger.error(
+                "an onboarding signal receiver failed",
+                exc_info=response,
+                extra={**fields, "receiver": getattr(receiver, "__qualname__", repr(receiver))},
+            )
