@@ -213,8 +213,9 @@ class OnboardingRun(models.Model):
     Status = RunStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by onboarding_run_user_started, whose first column it is.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_runs"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_runs", db_index=False
     )
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
@@ -235,6 +236,7 @@ class OnboardingRun(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # onboarding_run_actor indexes the runs that have one
         help_text="The staff user or user who started the run, when not the sign-in itself.",
     )
 
@@ -243,6 +245,8 @@ class OnboardingRun(models.Model):
         indexes = [
             models.Index(fields=["user", "-started_at"], name="onboarding_run_user_started"),
             models.Index(fields=["status", "-started_at"], name="onboarding_run_status"),
+            # Sign-ins start most runs, without an actor: no index entry for those.
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="onboarding_run_actor"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -268,7 +272,8 @@ class OnboardingStep(models.Model):
         ROLLED_BACK = "rolled_back", "Rolled back"
         NOT_RUN = "not_run", "Not run"
 
-    run = models.ForeignKey(OnboardingRun, on_delete=models.CASCADE, related_name="steps")
+    # Indexed by onboarding_step_unique_name, whose first column it is.
+    run = models.ForeignKey(OnboardingRun, on_delete=models.CASCADE, related_name="steps", db_index=False)
     # The steps' names and labels, read from their definitions when needed: a new step is no migration.
     name = models.CharField(max_length=30, choices=step_choices)
     position = models.PositiveSmallIntegerField()
