@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Optional local configuration: copy .env.example to .env and edit. Django reads it itself
 # (aether/settings.py) and scripts/run-dev reads what it needs; variables set in the environment win.
 
-.PHONY: run test lint format install install-dev clean
+.PHONY: run test bench lint format install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install
 test: install-dev
 	scripts/ensure-chromium
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## bench: every benchmark against a scratch PostgreSQL database (BENCH_DATABASE_URL), one table of figures
+bench: install-dev
+	$(BIN)/python bench/run.py
 
 ## lint: ruff's linter and formatter check
 lint: install-dev

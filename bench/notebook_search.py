@@ -1,83 +1,47 @@
-"""Time the notebook search on 100,000 notebooks in a scratch PostgreSQL database.
+"""The notebook search over many notebooks in one space, with its trigram index and without.
 
-Usage (PostgreSQL on 127.0.0.1, trust auth; the database is dropped and created again)::
-
-    .venv/bin/python bench/notebook_search.py [--database aether_bench] [--notebooks 100000] [--runs 21]
-
-It migrates the scratch database, fills one organization space with the notebooks by COPY (the
-worst case: every notebook in the searched space), then, for a rare and a common query, prints
-``EXPLAIN ANALYZE`` of the page query the API runs and the median time of what one search request
-costs (the count and the first page of 50), with the trigram index and without it.
+Fills one organization space with notebooks of random words by COPY (the worst case: every notebook in
+the searched space), then times what one search request costs (the count and the first page of 50)
+for a rare phrase and a common word, with the pg_trgm GIN index and with the index dropped (in a
+transaction that is rolled back). The notebooks are deleted at the end.
 """
 
-import argparse
-import os
+import json
 import random
-import statistics
 import string
-import sys
-import time
 import uuid
-from pathlib import Path
+from dataclasses import dataclass
 
-import psycopg
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from table import Row, info, median, milliseconds
 
 RARE_PHRASE = "getting started"
-RARE_COUNT = 20
+INDEX = "notebook_search_trgm"
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--user", default="postgres")
-    parser.add_argument("--database", default="aether_bench")
-    parser.add_argument("--notebooks", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=21)
-    args = parser.parse_args()
-    # It drops the database: only ever a scratch one.
-    if not args.database.startswith("aether_bench"):
-        parser.error(
-            f"--database must start with 'aether_bench' (it is dropped and created); got {args.database!r}"
-        )
-    return args
+@dataclass(frozen=True)
+class Sizes:
+    notebooks: int
+    rare: int  # notebooks that mention the rare phrase
+    runs: int
 
 
-def recreate_database(args: argparse.Namespace) -> None:
-    with psycopg.connect(host=args.host, user=args.user, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-        conn.execute(f'CREATE DATABASE "{args.database}"')
-
-
-def setup_django(args: argparse.Namespace) -> None:
-    os.environ["DATABASE_URL"] = f"postgres://{args.user}@{args.host}:5432/{args.database}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aether.settings")
-    os.environ.setdefault("DJANGO_DEBUG", "true")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+FULL = Sizes(notebooks=100_000, rare=20, runs=21)
+TINY = Sizes(notebooks=300, rare=3, runs=3)
 
 
 def vocabulary(rng: random.Random, size: int = 2000) -> list[str]:
     return ["".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 10))) for _ in range(size)]
 
 
-def fill(space, owner, count: int) -> None:
-    """COPY ``count`` notebooks of random words into ``space``; ``RARE_COUNT`` of them mention the phrase."""
-    import json
-
+def fill(space, owner, sizes: Sizes) -> str:
+    """COPY the notebooks into ``space``; answer a common word (in about one notebook in a hundred)."""
     from django.db import connection
 
     from notebooks.models import notebook_search_text
 
     rng = random.Random(4)
     words = vocabulary(rng)
-    rare = set(rng.sample(range(count), RARE_COUNT))
+    rare = set(rng.sample(range(sizes.notebooks), sizes.rare))
     columns = (
         "id, space_id, owner_id, name, description, tags, search_text, visibility, created_at, updated_at"
     )
@@ -85,80 +49,78 @@ def fill(space, owner, count: int) -> None:
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY notebooks_notebook ({columns}) FROM STDIN") as copy,
     ):
-        for number in range(count):
+        for number in range(sizes.notebooks):
             name = " ".join(rng.choices(words, k=3)).title()
             description = " ".join(rng.choices(words, k=12))
             if number in rare:
                 description = f"{description} {RARE_PHRASE.title()} notes"
             tags = rng.sample(words, k=2)
-            copy.write_row(
-                (
-                    uuid.uuid4(),
-                    space.pk,
-                    owner.pk,
-                    name,
-                    description,
-                    json.dumps(tags),
-                    # What Notebook.save() would store; COPY bypasses it.
-                    notebook_search_text(name, description, tags),
-                    "private",
-                    "2026-01-01",
-                    "2026-01-01",
-                )
-            )
+            # What Notebook.save() would store; COPY bypasses it.
+            search_text = notebook_search_text(name, description, tags)
+            row = (uuid.uuid4(), space.pk, owner.pk, name, description, json.dumps(tags), search_text)
+            copy.write_row((*row, "private", "2026-01-01", "2026-01-01"))
     with connection.cursor() as cursor:
         # Spread updated_at so the page order is realistic, then give the planner fresh statistics.
         cursor.execute(
-            "UPDATE notebooks_notebook SET updated_at = created_at + (random() * interval '300 days')"
+            "UPDATE notebooks_notebook SET updated_at = created_at + (random() * interval '300 days') "
+            "WHERE space_id = %s",
+            [space.pk],
         )
         cursor.execute("VACUUM ANALYZE notebooks_notebook")
+    return words[0]
 
 
-def time_request(space, query: str, runs: int) -> tuple[float, int]:
+def request_ms(space, query: str, runs: int) -> tuple[float, int]:
     """Median milliseconds of one search request's queries (count + first page), and the count."""
     from notebooks.selectors import notebook_search
 
-    durations, total = [], 0
-    for _ in range(runs):
-        started = time.perf_counter()
+    total = 0
+
+    def search() -> None:
+        nonlocal total
         results = notebook_search(space, query)
         total = results.count()
         list(results[:50])
-        durations.append((time.perf_counter() - started) * 1000)
-    return statistics.median(durations), total
+
+    return median(milliseconds(search) for _ in range(runs)), total
 
 
-def main() -> None:
-    args = parse_args()
-    recreate_database(args)
-    setup_django(args)
+def measure(url: str, tiny: bool) -> list[Row]:
     from django.db import connection, transaction
 
     from accounts.services import space_create_organization, user_create
     from notebooks.selectors import notebook_search
 
-    owner = user_create(sub="bench", email="bench@example.com")
-    space = space_create_organization(owner=owner, name="Bench")
-    started = time.perf_counter()
-    fill(space, owner, args.notebooks)
-    print(f"filled {args.notebooks} notebooks in {time.perf_counter() - started:.1f} s")
-    print(f"PostgreSQL: {connection.cursor().connection.info.server_version}")
-
-    common_word = vocabulary(random.Random(4))[0]  # the fill's first word: in about 850 notebooks
-    for query in (RARE_PHRASE, common_word):
-        print(f"\n=== query {query!r} ===")
-        print(notebook_search(space, query)[:50].explain(analyze=True, buffers=True))
-        median, total = time_request(space, query, args.runs)
-        print(
-            f"with the trigram index: {total} matches, median {median:.1f} ms per request ({args.runs} runs)"
-        )
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("DROP INDEX notebook_search_trgm")
-            median, total = time_request(space, query, args.runs)
-            transaction.set_rollback(True)
-        print(f"without it:             {total} matches, median {median:.1f} ms per request")
-
-
-if __name__ == "__main__":
-    main()
+    sizes = TINY if tiny else FULL
+    owner = user_create(sub=f"bench-search-{uuid.uuid4().hex[:8]}", email="search@example.com")
+    space = space_create_organization(owner=owner, name="Search benchmark")
+    rows: list[Row] = []
+    try:
+        common = fill(space, owner, sizes)
+        for query in (RARE_PHRASE, common):
+            plan = notebook_search(space, query)[:50].explain()
+            with_index, total = request_ms(space, query, sizes.runs)
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DROP INDEX {INDEX}")
+                without_index, _ = request_ms(space, query, sizes.runs)
+                transaction.set_rollback(True)
+            label = f"search {query!r} in {sizes.notebooks:,} notebooks ({total} matches)"
+            rows += [
+                info(f"{label}, median", f"{with_index:.1f} ms"),
+                info(f"{label}, median without {INDEX}", f"{without_index:.1f} ms"),
+            ]
+            if query == RARE_PHRASE and not tiny:
+                rows.append(
+                    Row(
+                        f"search {query!r}: the plan uses {INDEX}",
+                        "yes" if INDEX in plan else "no",
+                        "yes",
+                        INDEX in plan,
+                    )
+                )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM notebooks_notebook WHERE space_id = %s", [space.pk])
+        owner.delete()
+    return rows

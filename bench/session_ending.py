@@ -1,30 +1,33 @@
-"""Time ending sessions (back-channel logout, deactivation) and pruning their records, on PostgreSQL.
+"""Ending sessions (back-channel logout, deactivation) and pruning their records.
 
-    .venv/bin/python bench/session_ending.py   # DATABASE_URL defaults to .../aether_bench
-
-The database named in DATABASE_URL is created if missing, migrated
-and used as scratch space: it is filled with ``BENCH_USERS`` users holding ``BENCH_SESSIONS_PER_USER``
-database sessions each, every one recorded as a sign-in records it, and emptied at the end. Prints the
-plan of the query that finds a user's sessions, the statements and median time of a logout by ``sub``
-and by ``sid`` and of a deactivation, and how long ``prune_sessions`` takes when a tenth of the
-sessions are gone.
+Fills the scratch database with users holding database sessions, every one recorded as a sign-in
+records it, then reports which index the lookup of one user's sessions uses, the median time and the
+statements of a logout by ``sid`` and by ``sub`` and of a deactivation, and how fast ``prune_sessions``
+goes when a tenth of the sessions are gone. Everything it made is deleted at the end.
 """
 
 import datetime
-import os
-import statistics
-import time
+import re
 import uuid
+from dataclasses import dataclass
 
-from scratch import use_scratch_database
+from table import Row, info, median, milliseconds
 
-USERS = int(os.environ.get("BENCH_USERS", "5000"))
-SESSIONS_PER_USER = int(os.environ.get("BENCH_SESSIONS_PER_USER", "10"))
-RUNS = int(os.environ.get("BENCH_RUNS", "51"))
 BATCH = 5000
 
 
-def fill(tag: str) -> list:
+@dataclass(frozen=True)
+class Sizes:
+    users: int
+    sessions_per_user: int
+    runs: int
+
+
+FULL = Sizes(users=5000, sessions_per_user=10, runs=51)
+TINY = Sizes(users=20, sessions_per_user=3, runs=3)
+
+
+def fill(tag: str, sizes: Sizes) -> list:
     """Users with their sessions (database engine) and the records of them; returns the users."""
     from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.sessions.models import Session
@@ -33,13 +36,14 @@ def fill(tag: str) -> list:
     from accounts.models import BrowserSession, User
 
     users = User.objects.bulk_create(
-        User(username=f"{tag}-{n}", sub=f"{tag}-{n}", email=f"{tag}-{n}@example.com") for n in range(USERS)
+        User(username=f"{tag}-{n}", sub=f"{tag}-{n}", email=f"{tag}-{n}@example.com")
+        for n in range(sizes.users)
     )
     data = SessionStore().encode({})
     expires = timezone.now() + datetime.timedelta(days=14)
     sessions, records = [], []
     for user in users:
-        for n in range(SESSIONS_PER_USER):
+        for n in range(sizes.sessions_per_user):
             key = uuid.uuid4().hex
             sessions.append(Session(session_key=key, session_data=data, expire_date=expires))
             records.append(BrowserSession(user=user, session_key=key, sid=f"{user.sub}-{n}"))
@@ -48,86 +52,88 @@ def fill(tag: str) -> list:
     return users
 
 
-def measure(label: str, action, users: list) -> None:
-    """Run ``action(user)`` for ``RUNS`` users; print the median time and the statements of one run."""
+def timed(label: str, action, users: list) -> Row:
+    """Run ``action(user)`` for each of ``users``: the median time and the statements of one run."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     durations, statements = [], []
-    for user in users[:RUNS]:
+    for user in users:
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            action(user)
-            durations.append((time.perf_counter() - started) * 1000)
+            durations.append(milliseconds(lambda user=user: action(user)))
         statements.append(len(captured))
-    print(
-        f"{label:<48} median {statistics.median(durations):6.2f} ms  "
-        f"p95 {sorted(durations)[int(len(durations) * 0.95) - 1]:6.2f} ms  "
-        f"statements {statistics.median(statements):.0f}"
-    )
+    return info(label, f"{median(durations):.2f} ms, {median(statements):.0f} statements")
 
 
-def main() -> None:
-    use_scratch_database("aether_bench")
-    from django.contrib.sessions.models import Session
+def lookup_plan(sub: str) -> str:
+    """The index the lookup of one user's sessions by ``sub`` uses, from its plan."""
     from django.db import connection
+
+    from accounts.models import BrowserSession
+
+    sql, params = (
+        BrowserSession.objects.filter(user__sub=sub).values_list("session_key").query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    indexes = re.findall(r"using (\w+)", plan, flags=re.IGNORECASE)
+    return ", ".join(dict.fromkeys(indexes)) or "no index"
+
+
+def measure(url: str, tiny: bool) -> list[Row]:
+    from django.contrib.sessions.models import Session
     from django.utils import timezone
 
     from accounts.models import BrowserSession, ConsumedLogoutToken, User
     from accounts.services import user_deactivate
     from accounts.sessions import provider_logout, sessions_prune
 
+    sizes = TINY if tiny else FULL
     tag = f"bench-{uuid.uuid4().hex[:8]}"
-    started = time.perf_counter()
-    users = fill(tag)
-    total = USERS * SESSIONS_PER_USER
-    print(f"{USERS} users, {total} sessions recorded in {time.perf_counter() - started:.1f} s")
+    users = fill(tag, sizes)
+    total = sizes.users * sizes.sessions_per_user
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-            sql, params = (
-                BrowserSession.objects.filter(user__sub=users[0].sub)
-                .values_list("session_key")
-                .query.sql_with_params()
+        rows = [
+            info(
+                f"sessions: lookup of one user's sessions by sub, {total:,} recorded",
+                lookup_plan(users[0].sub),
             )
-            cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
-            print("the lookup of one user's sessions by sub:")
-            for (line,) in cursor.fetchall():
-                print(f"    {line}")
+        ]
 
         def logout(**names):
             until = timezone.now() + datetime.timedelta(minutes=5)
             return provider_logout(jti=uuid.uuid4().hex, expires_at=until, **names)
 
-        measure("logout by sid (ends 1 session)", lambda u: logout(sub=None, sid=f"{u.sub}-0"), users)
-        measure(
-            f"logout by sub (ends {SESSIONS_PER_USER - 1} sessions)",
-            lambda u: logout(sub=u.sub, sid=None),
-            users,
-        )
-        measure(
-            f"deactivation (ends {SESSIONS_PER_USER} sessions)",
-            lambda u: user_deactivate(user=u),
-            users[RUNS:],
-        )
-
+        first, second = users[: sizes.runs], users[sizes.runs : 2 * sizes.runs]
+        rows += [
+            timed("sessions: logout by sid (ends 1)", lambda u: logout(sub=None, sid=f"{u.sub}-0"), first),
+            timed(
+                f"sessions: logout by sub (ends {sizes.sessions_per_user - 1})",
+                lambda u: logout(sub=u.sub, sid=None),
+                first,
+            ),
+            timed(
+                f"sessions: deactivation (ends {sizes.sessions_per_user})",
+                lambda u: user_deactivate(user=u),
+                second,
+            ),
+        ]
         # A tenth of the remaining sessions vanish behind the records' back (expired and cleared).
         gone = list(BrowserSession.objects.values_list("session_key", flat=True)[::10])
         Session.objects.filter(session_key__in=gone).delete()
         remaining = BrowserSession.objects.count()
-        started = time.perf_counter()
-        records, _tokens = sessions_prune()
-        elapsed = time.perf_counter() - started
-        print(
-            f"prune_sessions over {remaining} records: {elapsed:.2f} s "
-            f"({remaining / elapsed:,.0f} records/s), {records} forgotten"
+        elapsed = milliseconds(sessions_prune)
+        rows.append(
+            info(
+                f"sessions: prune_sessions over {remaining:,} records",
+                f"{remaining / elapsed * 1000:,.0f} records/s",
+            )
         )
     finally:
         BrowserSession.objects.filter(user__sub__startswith=tag).delete()
         Session.objects.all().delete()
         ConsumedLogoutToken.objects.all().delete()
         User.objects.filter(sub__startswith=tag).delete()
-
-
-if __name__ == "__main__":
-    main()
+    return rows
