@@ -253,26 +253,24 @@ def bulk_users(count: int, prefix: str) -> list[User]:
     )
 
 
-def test_all_incomplete_onboards_a_thousand_users_user_by_user(make_user, fail_step, monkeypatch):
+def test_all_incomplete_onboards_every_incomplete_user_once(make_user):
+    """Correctness only, on a few users: how fast it goes is bench/onboard_all_incomplete.py's to say."""
     done = make_user(email="done@example.com")
     onboard_user(user=done, trigger="login")
-    users = bulk_users(1000, "bulk")
+    users = bulk_users(25, "bulk")
 
-    started = time.monotonic()
     code, out, err = run_command("--all-incomplete", "--format", "json")
-    elapsed = time.monotonic() - started
 
-    assert code == 0 and err.endswith(" s: 1000 completed.\n"), err
+    assert code == 0 and err.endswith(" s: 25 completed.\n"), err
     lines = [json.loads(line) for line in out.splitlines()]
-    assert len(lines) == 1000
+    assert len(lines) == 25
     assert {line["user_id"] for line in lines} == {str(u.pk) for u in users}
     assert all(line["status"] == "completed" and line["created"] == CREATED_ALL for line in lines)
-    assert Notebook.objects.count() == 1001
-    assert Document.objects.count() == 3003
+    assert Notebook.objects.count() == 26
+    assert Document.objects.count() == 78
     assert not UserOnboarding.objects.exclude(status=OnboardingStatus.COMPLETED).exists()
     # The user completed before was left alone: no run of the command's.
     assert not OnboardingRun.objects.filter(user=done, trigger="command").exists()
-    print(f"\n--all-incomplete: 1000 users in {elapsed:.1f} s ({1000 / elapsed:.0f} users/s)")
 
 
 @pytest.mark.django_db(transaction=True)
