@@ -7,11 +7,10 @@ goes when a tenth of the sessions are gone. Everything it made is deleted at the
 """
 
 import datetime
-import re
 import uuid
 from dataclasses import dataclass
 
-from table import Row, info, median, milliseconds
+from table import Row, indexes_used, info, median, milliseconds
 
 BATCH = 5000
 
@@ -66,7 +65,7 @@ def timed(label: str, action, users: list) -> Row:
 
 
 def lookup_plan(sub: str) -> str:
-    """The index the lookup of one user's sessions by ``sub`` uses, from its plan."""
+    """The indexes the lookup of one user's sessions by ``sub`` uses, from its plan."""
     from django.db import connection
 
     from accounts.models import BrowserSession
@@ -77,9 +76,7 @@ def lookup_plan(sub: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(line for (line,) in cursor.fetchall())
-    indexes = re.findall(r"using (\w+)", plan, flags=re.IGNORECASE)
-    return ", ".join(dict.fromkeys(indexes)) or "no index"
+        return indexes_used("\n".join(line for (line,) in cursor.fetchall()))
 
 
 def measure(url: str, tiny: bool) -> list[Row]:

@@ -1,5 +1,6 @@
 """One row of the benchmark table, and the table ``make bench`` prints."""
 
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -62,3 +63,8 @@ def milliseconds(action: Callable[[], object]) -> float:
 
 def median(values: Iterable[float]) -> float:
     return statistics.median(values)
+
+
+def indexes_used(plan: str) -> str:
+    """The indexes an EXPLAIN plan scans, in its order; "none" for a plan that scans only tables."""
+    return ", ".join(dict.fromkeys(re.findall(r"Index (?:Only )?Scan (?:using|on) (\w+)", plan))) or "none"
