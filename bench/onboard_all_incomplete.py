@@ -29,10 +29,12 @@ def one_round(users: int) -> tuple[int, float]:
     from accounts.models import User
 
     made = new_users(users)
-    output = StringIO()
+    output, summary = StringIO(), StringIO()
     try:
         elapsed = milliseconds(
-            lambda: call_command("onboard_user", "--all-incomplete", "--format", "json", stdout=output)
+            lambda: call_command(
+                "onboard_user", "--all-incomplete", "--format", "json", stdout=output, stderr=summary
+            )
         )
     finally:
         User.objects.filter(pk__in=[user.pk for user in made]).delete()
