@@ -1,10 +1,11 @@
 """The record of onboarding: each run with its steps, the user's onboarding state, and the news of both.
 
-A run that completes, or finds nothing to do, is recorded inside its own transaction: the record
-commits with the resources, or not at all. A run that fails is recorded afterwards, in a short
-transaction of its own, so the failing step and its error are kept although everything the run made was
-rolled back. Either way the outcome is logged, and ``onboarding_completed`` or ``onboarding_failed``
-sent, only once it is committed.
+A run is recorded as running before its work begins, committed on its own, so that even a process
+killed mid-run leaves a trace. A run that completes, or finds nothing to do, is finished inside its own
+transaction: the record commits with the resources, or not at all. A run that fails is recorded
+afterwards, in a short transaction of its own, so the failing step and its error are kept although
+everything the run made was rolled back. Either way the outcome is logged, and
+``onboarding_completed`` or ``onboarding_failed`` sent, only once it is committed.
 
 Runs for one user take turns: whoever writes a user's onboarding (its resources, its state) first locks
 the user's row, ``lock_onboarding_of``.
@@ -17,14 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DatabaseError, transaction
-from django.db.models import Case, CharField, F, Q, TextField, Value, When
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, TextField, Value, When
 from django.utils import timezone
 
 from accounts.models import User
 from onboarding import steps
 from onboarding.deadline import Deadline, OnboardingTimeout, is_timeout
-from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
+from onboarding.models import Blueprint, OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.signals import onboarding_completed, onboarding_failed
 
 logger = logging.getLogger("aether.onboarding")
@@ -36,6 +37,17 @@ class OnboardingError(Exception):
     """A run could not finish; the message is what staff and the user see."""
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What a run learns as it takes its user's lock: the version to give, and whether other runs of
+    the user are recorded as running."""
+
+    blueprint_id: int | None
+    blueprint_version: int | None
+    # Runs of this user still recorded as running: concurrent ones waiting behind this one, or killed.
+    others_running: bool
+
+
 def lock_onboarding_of(user_id: object) -> bool:
     """Hold the user's row until the end of the transaction, so that runs for one user take turns.
 
@@ -44,6 +56,33 @@ def lock_onboarding_of(user_id: object) -> bool:
     row, waits. The wait is bounded by the run's deadline. Answers whether the user (still) exists.
     """
     return User.objects.select_for_update(no_key=True).filter(pk=user_id).exists()
+
+
+def take_turn(run: OnboardingRun) -> Turn | None:
+    """``lock_onboarding_of`` for a run, reading on the way the current blueprint version and whether
+    other runs of the user are recorded as running; ``None`` when the user no longer exists.
+
+    One statement: the lock is the first thing a run does in its transaction, and what it reads here
+    would otherwise cost a statement each. The blueprint is the one current when the run asked for its
+    turn: a version published while it waited reaches the next run.
+    """
+    current = Blueprint.objects.order_by("-version")
+    found = (
+        User.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk=run.user_id)
+        .annotate(
+            blueprint_id=Subquery(current.values("pk")[:1]),
+            blueprint_version=Subquery(current.values("version")[:1]),
+            others_running=Exists(
+                OnboardingRun.objects.filter(
+                    user=OuterRef("pk"), status=OnboardingRun.Status.RUNNING
+                ).exclude(pk=run.pk)
+            ),
+        )
+        .values("blueprint_id", "blueprint_version", "others_running")
+        .first()
+    )
+    return None if found is None else Turn(**found)
 
 
 @dataclass
@@ -77,6 +116,19 @@ class RunRecord:
 
     def step(self, name: str) -> StepRecord:
         return next(step for step in self.steps if step.name == name)
+
+    def save_started(self) -> None:
+        """Record the run as running, committed before its work begins.
+
+        A process killed mid-run (SIGKILL, out of memory) takes its transaction with it; this row is
+        what stays to say an attempt was made. The next run for the user closes it as failed once it is
+        older than the timeout, and the user sees it among their runs.
+        """
+        try:
+            self.run.save(force_insert=True)
+        except IntegrityError as exc:
+            # The only reference a new run makes is to its user: deleted while signing in, say.
+            raise OnboardingError("The user no longer exists.") from exc
 
     def save_completed(self, workspace: steps.Workspace, deadline: Deadline) -> None:
         """Inside the run's transaction: the user's state, the run and its steps."""
@@ -153,7 +205,8 @@ class RunRecord:
         run = self.run
         run.finished_at = timezone.now()
         run.duration_ms = deadline.elapsed_ms()
-        run.save(force_insert=True)
+        # Updates the row save_started wrote; inserts it when even that could not be written.
+        run.save()
         if run.status != OnboardingRun.Status.SKIPPED:
             OnboardingStep.objects.bulk_create(
                 OnboardingStep(

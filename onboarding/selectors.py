@@ -22,6 +22,19 @@ def blueprint_current() -> Blueprint | None:
     return Blueprint.objects.order_by("-version").first()
 
 
+def blueprint_version_of(blueprint_id: int, version: int) -> Blueprint:
+    """A published version by its id: read once per process, then kept (versions are never changed).
+
+    The version is part of the key for the reason ``blueprint_samples`` gives.
+    """
+    return _blueprint(blueprint_id, version)
+
+
+@functools.lru_cache(maxsize=16)
+def _blueprint(blueprint_id: int, version: int) -> Blueprint:
+    return Blueprint.objects.get(pk=blueprint_id, version=version)
+
+
 def blueprint_samples(blueprint: Blueprint) -> tuple[Sample, ...]:
     """A version's sample documents, in order: read once per process, then kept.
 

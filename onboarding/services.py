@@ -17,10 +17,10 @@ How a run stays correct:
   never edits or deletes anything; unique constraints in the database back this up.
 * **Bounded.** ``ONBOARDING_TIMEOUT_SECONDS`` is checked between steps and, on PostgreSQL, enforced on
   every statement and lock wait, so a sign-in never waits long on another run.
-* **Never stuck.** A run whose process is killed leaves nothing behind: PostgreSQL rolls its
-  transaction back when the connection drops, and the user's state stays what it was. A run still
-  marked "running" (recorded before its work began, as runs once were) and older than the timeout is
-  closed by the next run for its user.
+* **Recorded, even when killed.** A run is recorded as running before its transaction begins. A
+  process killed mid-run leaves nothing else behind (PostgreSQL rolls its transaction back when the
+  connection drops); the next run for the user closes the "running" record as failed once it is older
+  than the timeout, so the attempt stays visible to the user and to staff.
 """
 
 import logging
@@ -32,8 +32,8 @@ from accounts.models import User
 from onboarding import steps
 from onboarding.deadline import Deadline
 from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
-from onboarding.recording import OnboardingError, RunRecord, StepRecord, describe, lock_onboarding_of
-from onboarding.selectors import blueprint_current, onboarding_workspace
+from onboarding.recording import OnboardingError, RunRecord, StepRecord, describe, take_turn
+from onboarding.selectors import blueprint_version_of, onboarding_workspace
 
 logger = logging.getLogger("aether.onboarding")
 
@@ -54,6 +54,7 @@ def onboard_user(
     deadline = Deadline(settings.ONBOARDING_TIMEOUT_SECONDS)
     record = RunRecord(user=user, trigger=trigger, actor=actor, forced=force)
     try:
+        record.save_started()
         with transaction.atomic(), deadline.bounding():
             _run(record, deadline, force=force)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none escapes to the login
@@ -83,16 +84,15 @@ def onboard_after_sign_in(*, user: User, via: str) -> OnboardingRun | None:
 
 def _run(record: RunRecord, deadline: Deadline, *, force: bool) -> None:
     """The run itself, inside its transaction: take the lock, look, add what is missing, record."""
-    blueprint = blueprint_current()
-    if blueprint is None:
-        raise OnboardingError("No onboarding blueprint is configured.")
-    record.run.blueprint_version = blueprint.version
-    if not lock_onboarding_of(record.run.user_id):
+    turn = take_turn(record.run)
+    if turn is None:
         raise OnboardingError("The user no longer exists.")
+    if turn.blueprint_id is None:
+        raise OnboardingError("No onboarding blueprint is configured.")
+    blueprint = blueprint_version_of(turn.blueprint_id, turn.blueprint_version)
+    record.run.blueprint_version = blueprint.version
+    record.close_abandoned = turn.others_running
     workspace = onboarding_workspace(record.run.user, blueprint)
-    # "running" is never committed by a run that does its work in one transaction: the state says so
-    # only when a run recorded it beforehand and was killed before it ended.
-    record.close_abandoned = workspace.status == OnboardingStatus.RUNNING
     if workspace.status == OnboardingStatus.COMPLETED and not force:
         record.save_skipped(deadline)
         return

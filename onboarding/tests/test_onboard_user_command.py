@@ -147,17 +147,17 @@ def test_dry_run_says_what_would_be_created_and_changes_nothing(make_user):
 
 def test_a_run_failing_before_its_lock_is_reported_and_the_next_user_still_done(make_user, monkeypatch):
     first, second = make_user(), make_user()
-    real_blueprint_current = services.blueprint_current
+    real_take_turn = services.take_turn
     calls = []
 
-    def database_lost_once():
+    def database_lost_once(run):
         # Failure injection: the connection drops during the first user's first read, then comes back.
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
-        return real_blueprint_current()
+        return real_take_turn(run)
 
-    monkeypatch.setattr(services, "blueprint_current", database_lost_once)
+    monkeypatch.setattr(services, "take_turn", database_lost_once)
 
     code, out, err = run_command(first.email, second.email)
 

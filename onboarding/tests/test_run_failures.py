@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
-from onboarding.recording import ABANDONED_RUN_ERROR
+from onboarding.recording import ABANDONED_RUN_ERROR, Turn
 from onboarding.selectors import blueprint_current
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
@@ -18,11 +18,11 @@ from onboarding.tests.faults import replace_onboarding_step
 
 @pytest.mark.django_db
 def test_a_failure_before_the_lock_is_recorded_on_the_run_not_raised(user, monkeypatch):
-    def unreachable_database():
+    def unreachable_database(run):
         # Failure injection: the first read of a run fails, as a lost database connection would.
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "blueprint_current", unreachable_database)
+    monkeypatch.setattr(services, "take_turn", unreachable_database)
 
     run = onboard_user(user=user, trigger="login")
 
@@ -158,11 +158,11 @@ def test_the_dashboard_offers_no_retry_while_a_run_is_young(client, user):
 
 @pytest.mark.django_db
 def test_a_run_that_fails_before_anything_exists_leaves_the_user_failed(user, monkeypatch):
-    def unreachable_database():
+    def unreachable_database(run):
         # Failure injection: the run's first read fails; no state row exists for the user yet.
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "blueprint_current", unreachable_database)
+    monkeypatch.setattr(services, "take_turn", unreachable_database)
 
     onboard_user(user=user, trigger="login")
 
@@ -174,7 +174,8 @@ def test_a_run_that_fails_before_anything_exists_leaves_the_user_failed(user, mo
 @pytest.mark.django_db
 def test_a_run_that_fails_early_after_one_that_completed_leaves_the_user_completed(user, monkeypatch):
     onboard_user(user=user, trigger="login")
-    monkeypatch.setattr(services, "blueprint_current", lambda: None)
+    # As if every version had been deleted: the run finds no blueprint when it takes its turn.
+    monkeypatch.setattr(services, "take_turn", lambda run: Turn(None, None, others_running=False))
 
     run = onboard_user(user=user, trigger="admin", force=True)
 

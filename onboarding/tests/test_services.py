@@ -222,16 +222,20 @@ def _statements_of_first_run(make_user) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_first_run_sends_the_same_fifteen_statements_whatever_the_number_of_documents(make_user):
-    """Outside any transaction, as a sign-in runs it: one transaction, no lookup before an insert."""
+    """Outside any transaction, as a sign-in runs it: the run's record, then one transaction for its
+    work, with no lookup before an insert."""
     counts = {}
     for documents in (3, 30):
         _blueprint_with_documents(documents)
         _statements_of_first_run(make_user)  # the first run after a publication reads the samples once
         statements = _statements_of_first_run(make_user)
         counts[documents] = len(statements)
-        assert (statements[0], statements[-1]) == ("BEGIN", "COMMIT")
+        assert statements[0].startswith('INSERT INTO "onboarding_onboardingrun"')
+        assert (statements[1], statements[-1]) == ("BEGIN", "COMMIT")
         assert sum(sql.startswith("INSERT") for sql in statements) == 9
-        assert not any(sql.startswith("UPDATE") for sql in statements)
+        # The run's own record, finished; nothing else is read before it is written.
+        updated = [sql.split()[1] for sql in statements if sql.startswith("UPDATE")]
+        assert updated == ['"onboarding_onboardingrun"']
 
     assert Document.objects.filter(onboarding_key__isnull=False).count() == 2 * 3 + 2 * 30
     assert counts == {3: 15, 30: 15}
