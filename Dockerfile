@@ -25,6 +25,12 @@ RUN groupadd --system --gid 10001 aether \
     && useradd --system --uid 10001 --gid aether --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin aether
 
+# Prometheus's multiprocess mode: each gunicorn worker records its metrics in files here, and /metrics adds them
+# up. The client reads the variable when it is first imported, so it is set for the whole image; gunicorn.conf.py
+# empties the directory at start. Kubernetes mounts an emptyDir over it (the root filesystem is read-only there).
+ENV PROMETHEUS_MULTIPROC_DIR=/run/aether-metrics
+RUN install -d -o 10001 -g 10001 -m 0700 /run/aether-metrics
+
 WORKDIR /app
 
 # Only requirements.txt, only from the builder's wheels: no dev dependencies, and the wheels never become a layer.
@@ -49,4 +55,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 # sh expands GUNICORN_WORKERS; exec hands PID 1 to gunicorn so it receives SIGTERM and shuts down gracefully.
-CMD ["sh", "-c", "exec gunicorn aether.wsgi:application --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-2} --access-logfile -"]
+# gunicorn.conf.py holds the server hooks (metrics) and the access line's format.
+CMD ["sh", "-c", "exec gunicorn aether.wsgi:application --bind 0.0.0.0:8000 --config gunicorn.conf.py --workers ${GUNICORN_WORKERS:-2} --access-logfile -"]

@@ -1,8 +1,9 @@
 """Liveness and readiness probes for the orchestrator.
 
-Probes arrive by pod IP or ``127.0.0.1``, which ``DJANGO_ALLOWED_HOSTS`` rightly does not list, so
-``ProbeMiddleware`` (first in ``MIDDLEWARE``) answers them before any host validation, session or CSRF
-work. The same views are also routed in ``aether/urls.py``.
+Probes (and Prometheus's scrapes of ``/metrics``) arrive by pod IP or ``127.0.0.1``, which
+``DJANGO_ALLOWED_HOSTS`` rightly does not list, so ``ProbeMiddleware`` (right after the request id and
+request metrics in ``MIDDLEWARE``) answers them before any host validation, session or CSRF work. The
+same views are also routed in ``aether/urls.py``.
 """
 
 from django.db import DatabaseError, connection
@@ -10,6 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from aether.metrics.views import metrics
 
 
 @never_cache
@@ -41,11 +44,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 class ProbeMiddleware:
-    """Answer ``/healthz`` and ``/readyz`` before the rest of the stack sees the request."""
+    """Answer ``/healthz``, ``/readyz`` and ``/metrics`` before the rest of the stack sees the request."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
-        self.probes = {"/healthz": healthz, "/readyz": readyz}
+        self.probes = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
 
     def __call__(self, request: HttpRequest):
         probe = self.probes.get(request.path_info)

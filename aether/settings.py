@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every line logged while a request runs, by any middleware or view, carries its id.
     "aether.request_id.RequestIdMiddleware",
+    # Second: times and counts everything below it, the probes and /metrics included.
+    "aether.metrics.middleware.RequestMetricsMiddleware",
     "aether.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,6 +200,11 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 # Kept in the session for RP-initiated logout's id_token_hint.
 OIDC_STORE_ID_TOKEN = True
 OIDC_OP_LOGOUT_URL_METHOD = "accounts.views.provider_logout_url"
+
+# The bearer token Prometheus sends to GET /metrics; unset, the route answers 404 (aether/metrics/views.py).
+METRICS_TOKEN = env_str("METRICS_TOKEN", default="") or ""
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long (or unset: no /metrics).")
 
 ONBOARDING_TIMEOUT_SECONDS = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1)
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from aether import health, views
+from aether.metrics.views import metrics
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", include("onboarding.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("oidc/", include("accounts.urls")),
     path("api/v1/", include("aether.api_urls")),
     path("admin/", admin.site.urls),

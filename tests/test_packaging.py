@@ -18,6 +18,7 @@ from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S_DIR = ROOT / "deploy" / "k8s"
+PROMETHEUS_SCRAPE_FILE = ROOT / "deploy" / "prometheus" / "scrape-config.yaml"
 REALM_FILE = ROOT / "deploy" / "keycloak" / "aether-realm.json"
 
 # The oldest Kubernetes release the manifests must work on.
@@ -39,8 +40,9 @@ CONTRACT_VARIABLES = {
     "OIDC_ROLE_GROUPS",
     "ONBOARDING_TIMEOUT_SECONDS",
     "DOCUMENT_MAX_BYTES",
+    "METRICS_TOKEN",
 }
-SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DATABASE_URL", "OIDC_CLIENT_SECRET"}
+SECRET_VARIABLES = {"DJANGO_SECRET_KEY", "DATABASE_URL", "OIDC_CLIENT_SECRET", "METRICS_TOKEN"}
 CALLBACK_PATH = "/oidc/callback/"
 BACKCHANNEL_LOGOUT_PATH = "/oidc/backchannel-logout/"
 
@@ -167,6 +169,52 @@ def test_deployment_probes_health_and_runs_locked_down() -> None:
 
     # Probes come by the pod IP, which ProbeMiddleware answers before host validation.
     assert "localhost" not in k8s_resource("ConfigMap")["data"]["DJANGO_ALLOWED_HOSTS"].split(",")
+
+
+def dockerfile_env(name: str) -> str:
+    runtime_stage = (ROOT / "Dockerfile").read_text(encoding="utf-8").split("\nFROM ")[-1]
+    (value,) = re.findall(rf"^ENV {name}=(\S+)$", runtime_stage, flags=re.MULTILINE)
+    return value
+
+
+def test_every_pod_is_annotated_for_scraping_with_a_writable_metrics_directory() -> None:
+    pod = k8s_resource("Deployment")["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) in {port["containerPort"] for port in container["ports"]}
+
+    # The image names the directory; on the read-only root filesystem an emptyDir must be mounted there.
+    directory = dockerfile_env("PROMETHEUS_MULTIPROC_DIR")
+    (mount,) = [mount for mount in container["volumeMounts"] if mount["mountPath"] == directory]
+    (volume,) = [volume for volume in pod["spec"]["volumes"] if volume["name"] == mount["name"]]
+    assert "emptyDir" in volume
+    assert "gunicorn.conf.py" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_the_prometheus_job_scrapes_what_the_pods_announce_with_the_token() -> None:
+    (job,) = load_yaml_documents(PROMETHEUS_SCRAPE_FILE)[0]["scrape_configs"]
+    annotations = k8s_resource("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    announced = {
+        f"__meta_kubernetes_pod_annotation_{name.replace('.', '_').replace('/', '_')}" for name in annotations
+    }
+    used = {label for rule in job["relabel_configs"] for label in rule["source_labels"]}
+
+    assert {label for label in used if "_annotation_" in label} == announced
+    assert job["authorization"]["type"] == "Bearer"
+    assert job["authorization"]["credentials_file"].endswith("METRICS_TOKEN")
+    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == [
+        k8s_resource("Namespace")["metadata"]["name"]
+    ]
+
+
+def test_compose_keeps_the_metrics_directory_in_a_tmpfs(compose: dict[str, Any]) -> None:
+    app = compose["services"]["app"]
+    directory = app["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+
+    assert directory == dockerfile_env("PROMETHEUS_MULTIPROC_DIR")
+    assert any(mount.split(":")[0] == directory for mount in app["tmpfs"])
 
 
 def test_one_job_runs_migrations_with_the_web_image() -> None:

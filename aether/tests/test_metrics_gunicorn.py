@@ -1,0 +1,181 @@
+"""``/metrics`` under gunicorn with two workers: one scrape adds up what every worker recorded.
+
+gunicorn runs as in the image (``gunicorn.conf.py``, multiprocess directory, access log) against this
+test's database, and signs users in with tokens from the Keycloak-shaped test issuer on loopback.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from aether.tests.prometheus import METRICS_TOKEN, parse_samples, value
+from tests.signin import TEST_CLIENT_ID, TEST_CLIENT_SECRET
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+WORKERS = 2
+
+
+@dataclass
+class Gunicorn:
+    url: str
+    log: Path
+    metrics_dir: Path | None
+
+    def scrape(self, token: str = METRICS_TOKEN) -> dict:
+        response = requests.get(
+            f"{self.url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        return parse_samples(response.text)
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
+    """``start_gunicorn(**environment)``: gunicorn with two workers on loopback, stopped after the test."""
+    processes: list[subprocess.Popen] = []
+
+    def start(**environment: str) -> Gunicorn:
+        port = free_port()
+        database = connection.settings_dict
+        env = {
+            **{
+                name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "OIDC_"))
+            },
+            "DJANGO_SETTINGS_MODULE": "aether.test_settings",
+            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+            # Connections close after each request, so nothing holds the test database when it is dropped.
+            "DATABASE_CONN_MAX_AGE": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "OIDC_ISSUER": settings.OIDC_ISSUER,
+            "OIDC_CLIENT_ID": TEST_CLIENT_ID,
+            "OIDC_CLIENT_SECRET": TEST_CLIENT_SECRET,
+            "LOG_LEVEL": "INFO",
+            **environment,
+        }
+        if "PROMETHEUS_MULTIPROC_DIR" not in environment:
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        log = tmp_path / f"gunicorn-{port}.log"
+        command = [
+            *(sys.executable, "-m", "gunicorn", "aether.wsgi:application"),
+            *("--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
+            *("--access-logfile", "-", "--graceful-timeout", "5"),
+        ]
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        directory = environment.get("PROMETHEUS_MULTIPROC_DIR")
+        return Gunicorn(url=url, log=log, metrics_dir=Path(directory) if directory else None)
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def in_parallel(count: int, call: Callable[[int], requests.Response]) -> list[requests.Response]:
+    """``call(0)`` … ``call(count - 1)`` at the same moment, so that both workers take some."""
+    barrier = threading.Barrier(count)
+
+    def run(number: int) -> requests.Response:
+        barrier.wait()
+        return call(number)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def per_worker(metrics_dir: Path, name: str, **labels: str) -> dict[int, float]:
+    """What each worker's own file holds for one series, by the worker's pid."""
+    found = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in MultiProcessCollector.merge([str(path)], accumulate=False)
+            for sample in family.samples
+        }
+        found[int(path.stem.split("_")[-1])] = value(samples, name, **labels)
+    return found
+
+
+def test_one_scrape_adds_up_the_requests_of_both_workers(start_gunicorn, tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"left by a server that ran before")
+    server = start_gunicorn(METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    labels = {"view": "healthz", "method": "GET", "status": "200"}
+    before = server.scrape()
+
+    answers = in_parallel(12, lambda _: requests.get(f"{server.url}/healthz", timeout=10))
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert not (metrics_dir / "counter_1.db").exists(), "gunicorn empties the directory when it starts"
+    counts = per_worker(metrics_dir, "aether_http_requests_total", **labels)
+    assert len([count for count in counts.values() if count]) == WORKERS, counts
+    # Whichever worker answers, a scrape has every worker's requests.
+    for _ in range(4):
+        after = server.scrape()
+        assert (
+            value(after, "aether_http_requests_total", **labels)
+            - value(before, "aether_http_requests_total", **labels)
+            == 12
+        )
+
+
+def test_a_wrong_token_is_refused_and_without_a_token_there_is_no_route(start_gunicorn, tmp_path):
+    guarded = start_gunicorn(METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    closed = start_gunicorn(METRICS_TOKEN="")
+
+    wrong = requests.get(
+        f"{guarded.url}/metrics", headers={"Authorization": "Bearer nope-0123456789abc"}, timeout=10
+    )
+    missing = requests.get(f"{guarded.url}/metrics", timeout=10)
+    unset = requests.get(
+        f"{closed.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    )
+
+    assert (wrong.status_code, missing.status_code) == (401, 401)
+    assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    assert unset.status_code == 404
+    # Without the directory each worker would report only itself: gunicorn says so when it starts.
+    assert "PROMETHEUS_MULTIPROC_DIR is not set" in closed.log_text()
