@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from aether import health, views
 from aether.metrics.views import metrics
+from onboarding.admin.overview import onboarding_overview_view
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("oidc/", include("accounts.urls")),
     path("api/v1/", include("aether.api_urls")),
+    # Before the admin's own URLs, whose catch-all would answer this path with a 404.
+    path("admin/onboarding/overview/", onboarding_overview_view, name="onboarding-overview"),
     path("admin/", admin.site.urls),
 ]
 

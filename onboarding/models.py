@@ -247,6 +247,8 @@ class OnboardingRun(models.Model):
             models.Index(fields=["status", "-started_at"], name="onboarding_run_status"),
             # Sign-ins start most runs, without an actor: no index entry for those.
             models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="onboarding_run_actor"),
+            # The newest runs first (the runs admin) and the runs of a period (the overview).
+            models.Index(fields=["-started_at"], name="onboarding_run_started"),
         ]
         constraints = [
             models.CheckConstraint(
