@@ -125,13 +125,13 @@ def in_parallel(count: int, call: Callable[[int], requests.Response]) -> list[re
         return list(pool.map(run, range(count)))
 
 
-def per_worker(metrics_dir: Path, name: str, **labels: str) -> dict[int, float]:
+def per_worker(metrics_dir: Path, kind: str, name: str, **labels: str) -> dict[int, float]:
     """What each worker's own file holds for one series, by the worker's pid."""
     found = {}
-    for path in metrics_dir.glob("counter_*.db"):
+    for path in metrics_dir.glob(f"{kind}_*.db"):
         samples = {
             (sample.name, frozenset(sample.labels.items())): sample.value
-            for family in MultiProcessCollector.merge([str(path)], accumulate=False)
+            for family in MultiProcessCollector.merge([str(path)])
             for sample in family.samples
         }
         found[int(path.stem.split("_")[-1])] = value(samples, name, **labels)
@@ -150,14 +150,14 @@ def test_one_scrape_adds_up_the_requests_of_both_workers(start_gunicorn, tmp_pat
 
     assert {answer.status_code for answer in answers} == {200}
     assert not (metrics_dir / "counter_1.db").exists(), "gunicorn empties the directory when it starts"
-    counts = per_worker(metrics_dir, "aether_http_requests_total", **labels)
+    counts = per_worker(metrics_dir, "histogram", "aether_http_request_duration_seconds_count", **labels)
     assert len([count for count in counts.values() if count]) == WORKERS, counts
     # Whichever worker answers, a scrape has every worker's requests.
     for _ in range(4):
         after = server.scrape()
         assert (
-            value(after, "aether_http_requests_total", **labels)
-            - value(before, "aether_http_requests_total", **labels)
+            value(after, "aether_http_request_duration_seconds_count", **labels)
+            - value(before, "aether_http_request_duration_seconds_count", **labels)
             == 12
         )
 
