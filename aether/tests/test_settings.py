@@ -72,6 +72,7 @@ def start_django(_code: str = "import django; django.setup()", **env: str) -> su
             {"DJANGO_DEBUG": "true", "OIDC_ROLE_GROUPS": "support=" + "g" * 151},
             "OIDC_ROLE_GROUPS: the group name for 'support' is longer than 150 characters.",
         ),
+        ({"DJANGO_DEBUG": "true", "METRICS_TOKEN": "secret"}, "METRICS_TOKEN must be at least 16 characters"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env, message):
@@ -102,3 +103,19 @@ def test_cookies_are_secure_unless_debugging_or_told_otherwise():
     assert cookie_and_hsts_settings(DJANGO_SECRET_KEY="k", DJANGO_SECURE_COOKIES="false") == (False, False, 0)
     assert cookie_and_hsts_settings(DJANGO_DEBUG="true", DJANGO_SECURE_COOKIES="true")[:2] == (True, True)
     assert cookie_and_hsts_settings(DJANGO_SECRET_KEY="k", DJANGO_HSTS_SECONDS="31536000")[2] == 31536000
+
+
+def test_an_empty_multiprocess_directory_means_single_process_metrics():
+    # Left empty (as .env.example lists it), the Prometheus client would write its files into the working
+    # directory; Aether reads empty as unset, like every other variable.
+    code = (
+        "import django; django.setup(); from aether import metrics; "
+        "from aether.metrics.middleware import REQUEST_DURATION; "
+        "REQUEST_DURATION.labels('healthz', 'GET', '200').observe(0.01); "
+        "print(metrics.multiprocess_dir())"
+    )
+    result = start_django(code, DJANGO_DEBUG="true", PROMETHEUS_MULTIPROC_DIR="", PYTHONPATH=str(ROOT))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"
+    assert not list(ROOT.glob("histogram_*.db"))
