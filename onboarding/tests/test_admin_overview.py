@@ -185,6 +185,13 @@ def test_the_admin_index_links_to_the_overview(client, staff):
     assert f'href="{URL}"' in client.get("/admin/").content.decode()
 
 
+def test_onboarding_managers_find_it_on_the_admin_index(manager_client):
+    index = manager_client.get("/admin/").content.decode()
+
+    assert f'href="{URL}"' in index
+    assert manager_client.get(URL).status_code == 200
+
+
 def test_staff_need_the_permission_to_view_runs(client, make_user):
     clerk = make_user(is_staff=True, email="clerk@example.com")
     client.force_login(clerk)
