@@ -154,8 +154,8 @@ class Floor:
             cursor.execute(
                 "INSERT INTO onboarding_onboardingrun (id, user_id, trigger, status, forced, "
                 "blueprint_version, started_at, finished_at, duration_ms, failed_step, error, timed_out, "
-                "created, actor_id) VALUES (%s, %s, 'command', 'completed', false, %s, now(), now(), 0, "
-                "'', '', false, %s, NULL)",
+                "created, actor_id, request_id) VALUES (%s, %s, 'command', 'completed', false, %s, now(), "
+                "now(), 0, '', '', false, %s, NULL, '')",
                 [run_id, user_id, blueprint.version, Jsonb(created)],
             )
             steps = []

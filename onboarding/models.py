@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import Q
 
+from aether.request_id import REQUEST_ID_MAX_LENGTH
 from notebooks.models import Agent, Notebook
 from notebooks.validators import DESCRIPTION_MAX_LENGTH, SYSTEM_PROMPT_MAX_LENGTH, validate_tags
 from onboarding.steps import step_choices
@@ -238,6 +239,12 @@ class OnboardingRun(models.Model):
         related_name="+",
         db_index=False,  # onboarding_run_actor indexes the runs that have one
         help_text="The staff user or user who started the run, when not the sign-in itself.",
+    )
+    request_id = models.CharField(
+        max_length=REQUEST_ID_MAX_LENGTH,
+        blank=True,
+        help_text="The id of the request that started the run (its X-Request-ID, in every log line of "
+        "that request); empty for runs started by a command.",
     )
 
     class Meta:

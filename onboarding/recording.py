@@ -23,6 +23,7 @@ from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, 
 from django.utils import timezone
 
 from accounts.models import User
+from aether.request_id import current_request_id
 from onboarding import steps
 from onboarding.deadline import Deadline, OnboardingTimeout, is_timeout
 from onboarding.models import Blueprint, OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
@@ -107,7 +108,12 @@ class RunRecord:
 
     def __init__(self, *, user: User, trigger: str, actor: User | None, forced: bool) -> None:
         self.run = OnboardingRun(
-            user=user, trigger=trigger, actor=actor, forced=forced, started_at=timezone.now()
+            user=user,
+            trigger=trigger,
+            actor=actor,
+            forced=forced,
+            started_at=timezone.now(),
+            request_id=current_request_id() or "",
         )
         self.steps = [StepRecord(step.name) for step in steps.STEPS]
         # Whether to close the user's runs still marked "running" but older than the timeout: no

@@ -9,6 +9,7 @@ import pytest
 
 from aether.logging import JSONFormatter
 from aether.request_id import current_request_id
+from onboarding.models import OnboardingRun
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -80,3 +81,5 @@ def test_every_line_logged_for_a_request_carries_its_id_and_no_line_after_it(
     assert "request_id" not in by_message["outside any request"]
     assert [line for line in lines if "request_id" not in line] == [by_message["outside any request"]]
     assert current_request_id() is None
+    # The run that request started keeps its id; the refused call started none.
+    assert OnboardingRun.objects.get(user__sub="new-ada").request_id == "req-first-call"

@@ -48,7 +48,9 @@ class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "actor",
     )
     list_filter = ("status", "trigger", ("started_at", admin.DateFieldListFilter), "forced", "failed_step")
-    search_fields = ("user__email", "user__username", "user__sub", "user__full_name")
+    # A request id from a log line finds its run: exact match only, ids are never typed in part.
+    search_fields = ("user__email", "user__username", "user__sub", "user__full_name", "=request_id")
+    search_help_text = "Search by the user's e-mail, username, sub or name, or by a request id."
     list_select_related = ("user", "actor")
     date_hierarchy = "started_at"
     fields = (
@@ -57,6 +59,7 @@ class OnboardingRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "status_badge",
         "forced",
         "actor",
+        "request_id",
         "blueprint_version",
         "started_at",
         "finished_at",
