@@ -26,6 +26,7 @@ from accounts.models import User
 from aether.request_id import current_request_id
 from onboarding import steps
 from onboarding.deadline import Deadline, OnboardingTimeout, is_timeout
+from onboarding.metrics import observe_run
 from onboarding.models import Blueprint, OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.signals import onboarding_completed, onboarding_failed
 
@@ -239,6 +240,7 @@ class RunRecord:
 
     def _announce(self) -> None:
         announce(self.run)
+        observe_run(self.run, self.steps)
 
 
 def _mark_failed(user_id: object, error: str) -> None:

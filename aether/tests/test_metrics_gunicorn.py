@@ -4,6 +4,7 @@ gunicorn runs as in the image (``gunicorn.conf.py``, multiprocess directory, acc
 test's database, and signs users in with tokens from the Keycloak-shaped test issuer on loopback.
 """
 
+import json
 import os
 import signal
 import socket
@@ -22,7 +23,8 @@ from django.conf import settings
 from django.db import connection
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from aether.tests.prometheus import METRICS_TOKEN, parse_samples, value
+from aether.tests.prometheus import METRICS_TOKEN, family_types, parse_samples, value
+from onboarding.models import OnboardingRun
 from tests.signin import TEST_CLIENT_ID, TEST_CLIENT_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -179,3 +181,86 @@ def test_a_wrong_token_is_refused_and_without_a_token_there_is_no_route(start_gu
     assert unset.status_code == 404
     # Without the directory each worker would report only itself: gunicorn says so when it starts.
     assert "PROMETHEUS_MULTIPROC_DIR is not set" in closed.log_text()
+
+
+@pytest.fixture
+def agents_refused_for_refused_users():
+    """A database that refuses to store an agent for users whose e-mail starts with ``refused-``.
+
+    A trigger, so the failure happens in gunicorn's workers as a real database error would.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE FUNCTION test_refuse_agent() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (
+                    SELECT 1 FROM accounts_user WHERE id = NEW.owner_id AND email LIKE 'refused-%'
+                ) THEN
+                    RAISE EXCEPTION 'no agents for this user';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse_agent BEFORE INSERT ON notebooks_agent
+                FOR EACH ROW EXECUTE FUNCTION test_refuse_agent();
+            """
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TRIGGER test_refuse_agent ON notebooks_agent; DROP FUNCTION test_refuse_agent();"
+        )
+
+
+def test_six_first_api_calls_count_six_completed_runs_in_one_scrape(
+    keycloak_issuer, start_gunicorn, tmp_path, agents_refused_for_refused_users
+):
+    metrics_dir = tmp_path / "metrics"
+    server = start_gunicorn(METRICS_TOKEN=METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    completed = {"trigger": "api", "status": "completed"}
+    before = server.scrape()
+
+    def first_call(number: int) -> requests.Response:
+        token = keycloak_issuer.access_token(f"new-user-{number}")
+        headers = {"Authorization": f"Bearer {token}", "X-Request-ID": f"first-call-{number}"}
+        return requests.get(f"{server.url}/api/v1/users/me", headers=headers, timeout=30)
+
+    answers = in_parallel(6, first_call)
+    token = keycloak_issuer.access_token("refused-1")
+    refused = requests.get(
+        f"{server.url}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+    assert [answer.json()["onboarding_status"] for answer in answers] == ["completed"] * 6
+    # The sign-in still answers; the run failed at its agent step and was recorded so.
+    assert (refused.status_code, refused.json()["onboarding_status"]) == (200, "failed")
+    after = server.scrape()
+    assert value(before, "aether_onboarding_runs_total", **completed) == 0
+    assert value(after, "aether_onboarding_runs_total", **completed) == 6
+    assert value(after, "aether_onboarding_runs_total", trigger="api", status="failed") == 1
+    assert value(after, "aether_onboarding_step_failures_total", step="agent") == 1
+    assert value(after, "aether_onboarding_step_failures_total", step="notebook") == 0
+    assert value(after, "aether_onboarding_run_duration_seconds_count", trigger="api") == 7
+    assert value(after, "aether_onboarding_step_duration_seconds_count", step="agent") == 7
+    assert value(after, "aether_users", onboarding_status="completed") == 6
+    assert value(after, "aether_users", onboarding_status="failed") == 1
+    types = family_types(
+        requests.get(
+            f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+        ).text
+    )
+    assert types["aether_onboarding_run_duration_seconds"] == "histogram"
+    assert types["aether_onboarding_step_duration_seconds"] == "histogram"
+    # Both workers onboarded some of the six: the scrape added up their files.
+    runs = per_worker(metrics_dir, "counter", "aether_onboarding_runs_total", **completed)
+    assert sorted(runs.values()) != [0, 6] and sum(runs.values()) == 6, runs
+
+    # Each run carries the id of the request that started it, which its log lines and access line show.
+    run = OnboardingRun.objects.get(user__sub="new-user-3")
+    assert run.request_id == "first-call-3"
+    lines = [json.loads(line) for line in server.log_text().splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line.get("request_id") == "first-call-3"]
+    assert [line["message"] for line in logged] == ["onboarding completed"]
+    assert logged[0]["run_id"] == str(run.pk)
+    assert 'GET /api/v1/users/me HTTP/1.1" 200' in server.log_text()
+    assert "request_id=first-call-3" in server.log_text()

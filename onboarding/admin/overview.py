@@ -18,7 +18,6 @@ from django.template.response import TemplateResponse
 from onboarding.admin import charts
 from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.panel import duration_text
-from onboarding.steps import step_choices
 from onboarding.statistics import (
     DayOfRuns,
     StepFailures,
@@ -28,6 +27,7 @@ from onboarding.statistics import (
     runs_per_day,
     user_counts,
 )
+from onboarding.steps import step_choices
 
 PERMISSION = "onboarding.view_onboardingrun"
 RUN_SERIES = (
