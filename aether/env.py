@@ -71,3 +71,15 @@ def env_pairs(name: str, *, shape: str = "key=value") -> list[tuple[str, str]]:
         if (key, value) not in pairs:
             pairs.append((key, value))
     return pairs
+
+
+def env_unset_if_empty(name: str) -> str | None:
+    """Return the variable's value, removing it from the environment when it is empty.
+
+    For variables that libraries read themselves, by their mere presence: the Prometheus client turns
+    its multiprocess mode on whenever ``PROMETHEUS_MULTIPROC_DIR`` exists, even empty.
+    """
+    value = env_str(name)
+    if value is None:
+        os.environ.pop(name, None)
+    return value

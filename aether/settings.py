@@ -12,7 +12,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from aether.env import env_bool, env_int, env_list, env_pairs, env_str
+from aether.env import env_bool, env_int, env_list, env_pairs, env_str, env_unset_if_empty
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Before anything is read. override=False: a variable set in the environment is never replaced.
@@ -201,6 +201,9 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_STORE_ID_TOKEN = True
 OIDC_OP_LOGOUT_URL_METHOD = "accounts.views.provider_logout_url"
 
+# Read by the Prometheus client itself when first imported (aether/metrics): an empty value, as
+# .env.example lists it, means one process's metrics, like the variable left unset.
+PROMETHEUS_MULTIPROC_DIR = env_unset_if_empty("PROMETHEUS_MULTIPROC_DIR")
 # The bearer token Prometheus sends to GET /metrics; unset, the route answers 404 (aether/metrics/views.py).
 METRICS_TOKEN = env_str("METRICS_TOKEN", default="") or ""
 if METRICS_TOKEN and len(METRICS_TOKEN) < 16:

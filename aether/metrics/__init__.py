@@ -14,14 +14,16 @@ Collectors that read the database at scrape time (users per onboarding status) a
 
 import os
 
+from aether.env import env_unset_if_empty
+
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 __all__ = ["METRICS", "mark_process_dead", "multiprocess_dir", "register_scrape_collector", "scrape_registry"]
 
-# The client turns multiprocess mode on when the variable merely exists, and with an empty value writes
-# its files into the working directory. Empty means unset here, as for every other variable (.env.example
-# lists it empty).
-if not os.environ.get(MULTIPROCESS_DIR_VARIABLE, "unset").strip():
-    del os.environ[MULTIPROCESS_DIR_VARIABLE]
+# The client turns multiprocess mode on when the variable merely exists, and with an empty value fails
+# at the first metric. Empty means unset, as for every other variable (.env.example lists it empty):
+# settled here for gunicorn's master, and by aether/settings.py for every Django process, before any
+# app can import the client.
+env_unset_if_empty(MULTIPROCESS_DIR_VARIABLE)
 
 import prometheus_client  # noqa: E402 - after the variable is settled
 from prometheus_client import CollectorRegistry  # noqa: E402
