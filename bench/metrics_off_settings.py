@@ -1,6 +1,6 @@
-"""The test settings without the request metrics middleware: the baseline of bench/metrics_overhead.py."""
+"""Production settings without the request metrics middleware: the baseline of bench/metrics_overhead.py."""
 
-from aether.test_settings import *  # noqa: F403
+from aether.settings import *  # noqa: F403
 
 MIDDLEWARE = [
     name

@@ -1,16 +1,13 @@
-"""What the Prometheus request metrics add to a request's latency, measured under gunicorn in one run.
+"""What the Prometheus request metrics add to a request's latency, measured in one run (``make bench``).
 
-    .venv/bin/python bench/metrics_overhead.py   # DATABASE_URL defaults to .../aether_bench_observability
-
-Two gunicorn servers with one sync worker each serve the same scratch database: one as deployed (the
-request metrics middleware, multiprocess mode with its directory), one without the middleware
+Two gunicorn servers with one sync worker each serve the scratch database: one as deployed (the request
+metrics middleware, multiprocess mode with its directory), one without the middleware
 (``bench/metrics_off_settings.py``). Requests alternate between the two, so both see the same machine
-load, and the script prints the median and p95 latency of each, and what the metrics add, for the
-lightest route (``/healthz``) and an authenticated API read (``/api/v1/users/me`` with a session).
-Then the same routes go through Django's handler in this process, with and without the middleware,
-alternately: no network and no scheduling between processes, so what differs is the middleware's own
-work (multiprocess writes included). Target: at most 5 % added median latency. Compare figures from
-one run only; on a busy machine the gunicorn figures vary by more than the metrics cost.
+load: the median and p95 latency of each, and what the metrics add, for the lightest route
+(``/healthz``) and an authenticated API read (``/api/v1/users/me`` with a session). Then the same
+routes go through Django's handler in this process, with and without the middleware, alternately: no
+network and no second process, so what differs is the middleware's own work. Target: at most 5 % added
+median latency under gunicorn. On a busy machine the gunicorn figures vary by more than the metrics cost.
 """
 
 import os
@@ -23,9 +20,11 @@ import tempfile
 import time
 
 import requests
-from scratch import ROOT, recreate_database, scratch_url, setup_django
+from scratch import ROOT
+from table import Row, at_most, info
 
-ROUNDS = int(os.environ.get("BENCH_REQUESTS", "1000"))
+ROUNDS = 1000
+TINY_ROUNDS = 20
 TARGET_PERCENT = 5.0
 
 
@@ -42,6 +41,8 @@ def start_server(settings_module: str, metrics_dir: str | None) -> tuple[subproc
         "DJANGO_SETTINGS_MODULE": settings_module,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
+        # Plain http on loopback: the session cookie has to travel without TLS.
+        "DJANGO_SECURE_COOKIES": "false",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if metrics_dir:
@@ -95,10 +96,11 @@ def p95(values: list[float]) -> float:
     return sorted(values)[int(0.95 * len(values)) - 1]
 
 
-def in_process(routes: dict[str, dict[str, str]]) -> dict[tuple[str, str], list[float]]:
+def in_process(routes: dict[str, dict[str, str]], rounds: int) -> dict[tuple[str, str], list[float]]:
     """Each route through Django's own handler, with and without the middleware, in this process.
 
-    No network, no second process: what is left is the middleware's own work, multiprocess writes included.
+    No network, no second process: what is left is the middleware's own work (in this process's mode:
+    single-process unless PROMETHEUS_MULTIPROC_DIR was set for ``make bench``).
     """
     from django.conf import settings
     from django.test import Client, override_settings
@@ -112,7 +114,7 @@ def in_process(routes: dict[str, dict[str, str]]) -> dict[tuple[str, str], list[
     latencies: dict[tuple[str, str], list[float]] = {
         (name, route): [] for name in clients for route in routes
     }
-    for round_number in range(ROUNDS * 2 + 50):
+    for round_number in range(rounds * 2 + 50):
         order = list(clients) if round_number % 2 == 0 else list(reversed(clients))
         for route, cookies in routes.items():
             for name in order:
@@ -128,49 +130,42 @@ def in_process(routes: dict[str, dict[str, str]]) -> dict[tuple[str, str], list[
     return latencies
 
 
-def report(title: str, latencies: dict[tuple[str, str], list[float]], routes) -> None:
-    print(title)
-    print(f"  {'route':<18} {'without (median/p95)':>22} {'with (median/p95)':>20} {'added median':>17}")
-    for route in routes:
-        without, with_ = latencies["without metrics", route], latencies["with metrics", route]
-        base, cost = statistics.median(without), statistics.median(with_)
-        added = cost - base
-        print(
-            f"  {route:<18} {base:>9.3f} / {p95(without):>6.3f} ms {cost:>8.3f} / {p95(with_):>6.3f} ms "
-            f"{added:>+8.3f} ms {100 * added / base:>+5.1f} %"
-        )
-
-
-def main() -> None:
+def measure(url: str, tiny: bool) -> list[Row]:
+    rounds = TINY_ROUNDS if tiny else ROUNDS
+    routes = {"/healthz": {}, "/api/v1/users/me": session_cookie()}
     with tempfile.TemporaryDirectory(prefix="aether-metrics-") as metrics_dir:
-        # Before Django (and the Prometheus client) is imported: this process records in multiprocess mode.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-        os.environ.setdefault(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aether_bench_observability"
-        )
-        url = scratch_url()
-        recreate_database(url)
-        setup_django(url)
-        cookies = session_cookie()
-        routes = {"/healthz": {}, "/api/v1/users/me": cookies}
-        served = under_gunicorn(routes, metrics_dir)
-        handled = in_process(routes)
+        served = under_gunicorn(routes, metrics_dir, rounds)
+    handled = in_process(routes, rounds)
+    rows = []
+    for route in routes:
+        rows += _rows(f"{route} under gunicorn", served, route, target=True)
+        rows += _rows(f"{route} in one process", handled, route, target=False)
+    return rows
 
-    report(
-        f"Under gunicorn, one sync worker per server, {ROUNDS} requests per route and server:", served, routes
+
+def _rows(
+    where: str, latencies: dict[tuple[str, str], list[float]], route: str, *, target: bool
+) -> list[Row]:
+    without, with_ = latencies["without metrics", route], latencies["with metrics", route]
+    base, cost = statistics.median(without), statistics.median(with_)
+    added = 100 * (cost - base) / base
+    figures = info(
+        f"metrics: {where}, median/p95 without -> with",
+        f"{base:.2f}/{p95(without):.2f} -> {cost:.2f}/{p95(with_):.2f} ms",
     )
-    report(
-        f"In one process, Django's handler with and without the middleware, {2 * ROUNDS} requests:",
-        handled,
-        routes,
-    )
-    print(f"Target: at most {TARGET_PERCENT:.0f} % added median latency.")
+    measure = f"metrics: added median latency, {where}"
+    return [
+        figures,
+        at_most(measure, added, TARGET_PERCENT, " %") if target else info(measure, f"{added:+.1f} %"),
+    ]
 
 
-def under_gunicorn(routes: dict[str, dict[str, str]], metrics_dir: str) -> dict[tuple[str, str], list[float]]:
+def under_gunicorn(
+    routes: dict[str, dict[str, str]], metrics_dir: str, rounds: int
+) -> dict[tuple[str, str], list[float]]:
     servers = {
         "without metrics": start_server("metrics_off_settings", None),
-        "with metrics": start_server("aether.test_settings", metrics_dir),
+        "with metrics": start_server("aether.settings", metrics_dir),
     }
     try:
         latencies: dict[tuple[str, str], list[float]] = {}
@@ -183,7 +178,7 @@ def under_gunicorn(routes: dict[str, dict[str, str]], metrics_dir: str) -> dict[
                 latencies[name, route] = []
                 for _ in range(20):  # warm up: imports, connections, caches
                     timed_get(session, f"{url}{route}")
-        for round_number in range(ROUNDS):
+        for round_number in range(rounds):
             # Alternate which server goes first, so neither always follows the other.
             order = list(servers) if round_number % 2 == 0 else list(reversed(servers))
             for route in routes:
@@ -195,7 +190,3 @@ def under_gunicorn(routes: dict[str, dict[str, str]], metrics_dir: str) -> dict[
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=15)
     return latencies
-
-
-if __name__ == "__main__":
-    main()

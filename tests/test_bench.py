@@ -63,6 +63,7 @@ def test_every_benchmark_runs_on_tiny_sizes_and_prints_one_table(scratch_url):
         "search 'getting started'",
         "sessions: logout by sub",
         "sessions: prune_sessions",
+        "metrics: added median latency, /api/v1/users/me under gunicorn",
     ):
         assert measure in table, f"{measure!r} missing from:\n{table}"
     statement_rows = [line for line in table.splitlines() if line.startswith("statements,")]
