@@ -7,7 +7,7 @@ from accounts.api import spaces
 from accounts.api.views import UserMeView
 from aether.api_docs import ApiDocsView
 from notebooks.api import views as notebooks
-from onboarding.api.views import OnboardingRetryView, OnboardingStatusView
+from onboarding.api.views import OnboardingRetryView, OnboardingRunListView, OnboardingStatusView
 
 app_name = "api"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("users/me", UserMeView.as_view(), name="users-me"),
     path("users/me/spaces", spaces.MySpacesView.as_view(), name="users-me-spaces"),
     path("users/me/onboarding/status", OnboardingStatusView.as_view(), name="onboarding-status"),
+    path("users/me/onboarding/runs", OnboardingRunListView.as_view(), name="onboarding-runs"),
     path("users/me/onboarding/retry", OnboardingRetryView.as_view(), name="onboarding-retry"),
     path("spaces", spaces.SpaceListView.as_view(), name="spaces"),
     path("spaces/<uuid:space_id>", spaces.SpaceDetailView.as_view(), name="space"),

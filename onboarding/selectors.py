@@ -139,6 +139,14 @@ def onboarding_last_run(user: User, *, with_steps: bool = True) -> OnboardingRun
     return runs.order_by("-started_at").first()
 
 
+def onboarding_runs_of(user: User) -> QuerySet[OnboardingRun]:
+    """Every run of the user, newest first, with its steps: skipped ones too, as the record keeps them.
+
+    Runs started within the same microsecond come in a fixed order (by id), so pages never overlap.
+    """
+    return OnboardingRun.objects.filter(user=user).prefetch_related("steps").order_by("-started_at", "-id")
+
+
 def onboarding_last_completed_run(user: User) -> OnboardingRun | None:
     """The run that last completed the user's onboarding: how long it took is what the dashboard shows."""
     return (

@@ -36,6 +36,7 @@ def test_a_wrong_method_answers_json_405(api_client, user):
 ANONYMOUS_CALLS = [
     ("get", "/api/v1/users/me"),
     ("get", "/api/v1/users/me/spaces"),
+    ("get", "/api/v1/users/me/onboarding/runs"),
     ("get", "/api/v1/users/me/onboarding/status"),
     ("post", "/api/v1/users/me/onboarding/retry"),
     ("get", "/api/v1/spaces"),

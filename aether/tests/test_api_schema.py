@@ -26,6 +26,7 @@ from onboarding.services import onboard_user
 ROUTES = {
     "/api/v1/users/me": {"get"},
     "/api/v1/users/me/spaces": {"get"},
+    "/api/v1/users/me/onboarding/runs": {"get"},
     "/api/v1/users/me/onboarding/status": {"get"},
     "/api/v1/users/me/onboarding/retry": {"post"},
     "/api/v1/spaces": {"get", "post"},

@@ -1,14 +1,20 @@
-"""The caller's onboarding: its status, and a retry that creates whatever is missing."""
+"""The caller's onboarding: its status, its runs, and a retry that creates whatever is missing."""
 
 from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from onboarding.api.serializers import OnboardingStatusSerializer
+from onboarding.api.serializers import OnboardingRunSerializer, OnboardingStatusSerializer
 from onboarding.models import OnboardingRun
-from onboarding.selectors import onboarding_document_ids, onboarding_last_run, onboarding_state_of
+from onboarding.selectors import (
+    onboarding_document_ids,
+    onboarding_last_run,
+    onboarding_runs_of,
+    onboarding_state_of,
+)
 from onboarding.services import onboard_user
 
 
@@ -32,6 +38,22 @@ class OnboardingStatusView(APIView):
     @extend_schema(responses=OnboardingStatusSerializer, operation_id="users_me_onboarding_status")
     def get(self, request: Request) -> Response:
         return Response(OnboardingStatusSerializer(_status_body(request.user)).data)
+
+
+class OnboardingRunListView(GenericAPIView):
+    """The caller's onboarding runs, newest first, each with its steps.
+
+    Every run is there: the one a killed process left shows as ``running`` until a later run of the
+    user closes it as ``failed`` (``onboarding.recording``), and runs that found the onboarding
+    completed show as ``skipped``.
+    """
+
+    serializer_class = OnboardingRunSerializer
+
+    @extend_schema(responses=OnboardingRunSerializer(many=True), operation_id="users_me_onboarding_runs")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(onboarding_runs_of(request.user))
+        return self.get_paginated_response(OnboardingRunSerializer(page, many=True).data)
 
 
 class OnboardingRetryView(APIView):
