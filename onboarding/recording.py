@@ -9,6 +9,22 @@ everything the run made was rolled back. Either way the outcome is logged, and
 
 Runs for one user take turns: whoever writes a user's onboarding (its resources, its state) first locks
 the user's row, ``lock_onboarding_of``.
+
+A run left ``running`` by a process that died (SIGKILL, out of memory) is closed as failed by the next
+run of that user to end, with ``ABANDONED_RUN_ERROR``, once it is known dead:
+
+* on PostgreSQL, at once: every run holds a transaction-level advisory lock keyed on its id
+  (``RUN_ALIVE_LOCK``), taken in ``take_turn`` before it waits for its user's turn and held for its
+  whole transaction. The database lets go of it when the transaction ends, or the connection drops
+  with its process, so a ``running`` run whose lock is free has no process on it any more. A run
+  waiting for its turn in another process holds its lock, and stays ``running``;
+* anywhere (and as a fallback), once it is older than ``ONBOARDING_TIMEOUT_SECONDS``: no live run
+  lasts longer.
+
+A live run is without its lock for two short moments: between its committed "running" row and its
+transaction's first statement, and between a rollback and the commit of its failure. A run closed
+then is not wrongly closed for long: its own outcome, written right after, replaces the closing.
+Being transaction-level, the lock works through a pooler in transaction mode (PgBouncer).
 """
 
 import logging
@@ -18,8 +34,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Subquery, TextField, Value, When
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    Expression,
+    F,
+    Field,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.models import User
@@ -33,6 +66,12 @@ from onboarding.signals import onboarding_completed, onboarding_failed
 logger = logging.getLogger("aether.onboarding")
 
 ABANDONED_RUN_ERROR = "The process running it stopped before it finished."
+
+# The first key of the two-key advisory locks that say a run's process is alive; the second is
+# ``hashtext`` of the run's id. The two-key form is a key space of its own, apart from one-key locks
+# such as the blueprint's publication lock. Two live runs sharing a hash only delay a closing (or
+# make one wait for the other's turn, which it waits for anyway).
+RUN_ALIVE_LOCK = 0x0B0A2D
 
 
 class OnboardingError(Exception):
@@ -65,14 +104,20 @@ def take_turn(run: OnboardingRun) -> Turn | None:
     other runs of the user are recorded as running; ``None`` when the user no longer exists.
 
     One statement: the lock is the first thing a run does in its transaction, and what it reads here
-    would otherwise cost a statement each. The blueprint is the one current when the run asked for its
-    turn: a version published while it waited reaches the next run.
+    would otherwise cost a statement each. On PostgreSQL it takes the run's liveness lock on the way.
+    The blueprint is the one current when the run asked for its turn: a version published while it
+    waited reaches the next run.
     """
     current = Blueprint.objects.order_by("-version")
+    users = User.objects.select_for_update(no_key=True, of=("self",)).filter(pk=run.user_id)
+    if connection.vendor == "postgresql":
+        # Evaluated as the user's row is read, before the wait for its lock: a run waiting for its
+        # turn is already known alive.
+        # The function returns void, which reads as "" in text.
+        alive = _alive_lock("pg_advisory_xact_lock", Value(str(run.pk)), TextField())
+        users = users.filter(Exact(Cast(alive, TextField()), ""))
     found = (
-        User.objects.select_for_update(no_key=True, of=("self",))
-        .filter(pk=run.user_id)
-        .annotate(
+        users.annotate(
             blueprint_id=Subquery(current.values("pk")[:1]),
             blueprint_version=Subquery(current.values("version")[:1]),
             others_running=Exists(
@@ -129,7 +174,7 @@ class RunRecord:
 
         A process killed mid-run (SIGKILL, out of memory) takes its transaction with it; this row is
         what stays to say an attempt was made. The next run for the user closes it as failed once it is
-        older than the timeout, and the user sees it among their runs.
+        known dead (see the module's docstring), and the user sees it among their runs.
         """
         try:
             self.run.save(force_insert=True)
@@ -228,11 +273,10 @@ class RunRecord:
                 for position, step in enumerate(self.steps, start=1)
             )
         if self.close_abandoned:
-            # Older than the timeout: no live process is still on it (a younger one may be, waiting).
             OnboardingRun.objects.filter(
+                _known_dead(older_than=run.finished_at - timedelta(seconds=deadline.seconds)),
                 user_id=run.user_id,
                 status=OnboardingRun.Status.RUNNING,
-                started_at__lt=run.finished_at - timedelta(seconds=deadline.seconds),
             ).update(
                 status=OnboardingRun.Status.FAILED, error=ABANDONED_RUN_ERROR, finished_at=run.finished_at
             )
@@ -241,6 +285,27 @@ class RunRecord:
     def _announce(self) -> None:
         announce(self.run)
         observe_run(self.run, self.steps)
+
+
+def _alive_lock(function: str, run_id: Expression, output_field: Field) -> Func:
+    """``function`` (an advisory lock function) over the liveness lock of the run ``run_id``."""
+    return Func(
+        Value(RUN_ALIVE_LOCK), Func(run_id, function="hashtext"), function=function, output_field=output_field
+    )
+
+
+def _known_dead(*, older_than) -> Q:
+    """Which runs still recorded as running have no process any more: older than the timeout, or,
+    on PostgreSQL, with their liveness lock free.
+
+    The lock is tried inside the closing ``UPDATE``, which re-reads a row another transaction changed
+    meanwhile: a run that committed its outcome (and then let go of its lock) is no longer "running"
+    there, and stays as it ended. A lock this takes is held to the end of the closing transaction.
+    """
+    old = Q(started_at__lt=older_than)
+    if connection.vendor != "postgresql":
+        return old
+    return old | Q(_alive_lock("pg_try_advisory_xact_lock", Cast("id", TextField()), BooleanField()))
 
 
 def _mark_failed(user_id: object, error: str) -> None:

@@ -19,8 +19,8 @@ How a run stays correct:
   every statement and lock wait, so a sign-in never waits long on another run.
 * **Recorded, even when killed.** A run is recorded as running before its transaction begins. A
   process killed mid-run leaves nothing else behind (PostgreSQL rolls its transaction back when the
-  connection drops); the next run for the user closes the "running" record as failed once it is older
-  than the timeout, so the attempt stays visible to the user and to staff.
+  connection drops); the next run for the user closes the "running" record as failed once it is known
+  dead (``onboarding.recording``), so the attempt stays visible to the user and to staff.
 """
 
 import logging

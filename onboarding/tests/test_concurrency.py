@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from accounts.models import Space, User
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import OnboardingRun, UserOnboarding
+from onboarding.recording import ABANDONED_RUN_ERROR
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
 
@@ -186,7 +187,6 @@ def test_a_run_killed_mid_way_leaves_nothing_behind_and_the_next_run_completes(u
     assert_one_of_each(user)
     killed, next_run = OnboardingRun.objects.filter(user=user).order_by("started_at")
     assert (next_run.pk, next_run.status) == (run.pk, "completed")
-    # Younger than the timeout, the killed run may still be alive for all the next run knows: it stays
-    # "running" until a run after the timeout closes it.
-    assert killed.status == "running"
+    # Its liveness lock went with its connection: the next run knows it dead and closes it at once.
+    assert (killed.status, killed.error) == ("failed", ABANDONED_RUN_ERROR)
     assert UserOnboarding.objects.get(user=user).status == "completed"

@@ -1,16 +1,19 @@
 """Whatever goes wrong, ``onboard_user`` returns a run and never raises (but for an interrupt)."""
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
-from onboarding.recording import ABANDONED_RUN_ERROR, Turn
+from onboarding.recording import ABANDONED_RUN_ERROR, RUN_ALIVE_LOCK, Turn, _known_dead
 from onboarding.selectors import blueprint_current
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
@@ -108,18 +111,136 @@ def _killed_run(user, *, age: timedelta) -> OnboardingRun:
 def test_the_next_run_closes_a_run_whose_process_was_killed(user, settings):
     timeout = settings.ONBOARDING_TIMEOUT_SECONDS
     killed = _killed_run(user, age=timedelta(seconds=timeout + 5))
-    recent = OnboardingRun.objects.create(user=user, trigger="api", started_at=timezone.now())
 
     run = onboard_user(user=user, trigger="retry", force=True)
 
     killed.refresh_from_db()
-    recent.refresh_from_db()
     assert run.status == "completed"
     assert (killed.status, killed.error) == ("failed", ABANDONED_RUN_ERROR)
     assert killed.finished_at is not None
-    # Younger than the timeout: it may still be alive in another process, waiting for the lock.
-    assert recent.status == "running"
     assert UserOnboarding.objects.get(user=user).status == "completed"
+
+
+@contextmanager
+def alive_in_another_process(run: OnboardingRun) -> Iterator[None]:
+    """Hold ``run``'s liveness lock on another connection, as the live process running it would."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", [RUN_ALIVE_LOCK, str(run.pk)])
+                held.set()
+                done.wait(timeout=30)
+        finally:
+            connection.close()  # the lock goes with the session
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(timeout=10)
+        yield
+    finally:
+        done.set()
+        holder.join(timeout=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_postgresql_a_run_without_a_process_is_closed_at_once(user):
+    # Younger than the timeout, but nobody holds its lock: its connection went with its process.
+    killed = _killed_run(user, age=timedelta(seconds=1))
+
+    run = onboard_user(user=user, trigger="retry", force=True)
+
+    killed.refresh_from_db()
+    assert run.status == "completed"
+    assert (killed.status, killed.error) == ("failed", ABANDONED_RUN_ERROR)
+    assert killed.finished_at == run.finished_at
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_run_alive_in_another_process_stays_running(user):
+    # Another process's run, recorded and waiting for its turn behind this one.
+    waiting = OnboardingRun.objects.create(user=user, trigger="api", started_at=timezone.now())
+    killed = _killed_run(user, age=timedelta(seconds=1))
+
+    with alive_in_another_process(waiting):
+        run = onboard_user(user=user, trigger="retry", force=True)
+
+    waiting.refresh_from_db()
+    killed.refresh_from_db()
+    assert run.status == "completed"
+    assert (waiting.status, waiting.finished_at) == ("running", None)
+    assert killed.status == "failed"
+
+
+def _alive_lock_granted(run_id) -> bool | None:
+    """Whether some session holds the run's liveness lock (``None``: nobody asked for it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bool_or(granted) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
+            " AND objid = hashtext(%s)::oid AND objsubid = 2",
+            [RUN_ALIVE_LOCK, str(run_id)],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_waiting_for_its_turn_is_known_alive_and_lets_go_when_it_ends(user):
+    from django.db import transaction
+
+    from accounts.models import User
+    from onboarding.recording import lock_onboarding_of
+
+    turn_taken, release = threading.Event(), threading.Event()
+    runs: list[OnboardingRun] = []
+
+    def hold_the_users_turn() -> None:
+        # Another run holding the user's turn, as ``lock_onboarding_of`` takes it.
+        try:
+            with transaction.atomic():
+                lock_onboarding_of(user.pk)
+                turn_taken.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def waiting_run() -> None:
+        try:
+            runs.append(onboard_user(user=User.objects.get(pk=user.pk), trigger="api"))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_users_turn)
+    holder.start()
+    assert turn_taken.wait(timeout=10)
+    waiter = threading.Thread(target=waiting_run)
+    waiter.start()
+    try:
+        # Until the run is recorded and waits for the user's row (a bounded wait for that state).
+        deadline = time.monotonic() + 10
+        waiting = None
+        while waiting is None and time.monotonic() < deadline:
+            waiting = OnboardingRun.objects.filter(user=user, status="running").first()
+            if waiting is None or _alive_lock_granted(waiting.pk) is not True:
+                waiting = None
+                time.sleep(0.01)
+        assert waiting is not None, "the run never recorded itself and took its liveness lock"
+        # What the run ahead of it does when it ends: this one is alive, so it is not closed.
+        closed = OnboardingRun.objects.filter(
+            _known_dead(older_than=timezone.now() - timedelta(hours=1)), pk=waiting.pk
+        ).exists()
+        assert not closed
+    finally:
+        release.set()
+        holder.join(timeout=15)
+        waiter.join(timeout=15)
+
+    assert [run.status for run in runs] == ["completed"]
+    assert _alive_lock_granted(runs[0].pk) is None
 
 
 @pytest.mark.django_db
