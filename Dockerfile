@@ -54,6 +54,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# sh expands GUNICORN_WORKERS; exec hands PID 1 to gunicorn so it receives SIGTERM and shuts down gracefully.
-# gunicorn.conf.py holds the server hooks (metrics) and the access line's format.
-CMD ["sh", "-c", "exec gunicorn aether.wsgi:application --bind 0.0.0.0:8000 --config gunicorn.conf.py --workers ${GUNICORN_WORKERS:-2} --access-logfile -"]
+# gunicorn.conf.py reads every server setting from GUNICORN_* variables (bind 0.0.0.0:8000, workers, threads,
+# timeouts, the access log on standard output) and holds the metrics hooks: no option here overrides it. The exec
+# form makes gunicorn PID 1, so it receives SIGTERM and shuts down gracefully.
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "aether.wsgi:application"]

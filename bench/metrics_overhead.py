@@ -43,6 +43,11 @@ def start_server(settings_module: str, metrics_dir: str | None) -> tuple[subproc
         "LOG_LEVEL": "WARNING",
         # Plain http on loopback: the session cookie has to travel without TLS.
         "DJANGO_SECURE_COOKIES": "false",
+        # gunicorn.conf.py: one sync worker each, the layout these figures were first measured with.
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKER_CLASS": "sync",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "1",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if metrics_dir:
@@ -50,7 +55,7 @@ def start_server(settings_module: str, metrics_dir: str | None) -> tuple[subproc
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "aether.wsgi:application", "--config", "gunicorn.conf.py"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--pythonpath", str(ROOT / "bench")),
+            *("--pythonpath", str(ROOT / "bench")),
         ],
         cwd=ROOT,
         env=env,

@@ -109,7 +109,9 @@ def test_dockerfile_runs_gunicorn_as_the_non_root_user_kubernetes_expects() -> N
     assert "collectstatic --noinput" in runtime_stage
     assert "EXPOSE 8000" in runtime_stage
     assert "/healthz" in runtime_stage
-    assert "gunicorn aether.wsgi:application --bind 0.0.0.0:8000" in runtime_stage
+    # Every server setting comes from gunicorn.conf.py: an option on the command line would override it.
+    (command,) = re.findall(r"^CMD (.+)$", runtime_stage, flags=re.MULTILINE)
+    assert json.loads(command) == ["gunicorn", "--config", "gunicorn.conf.py", "aether.wsgi:application"]
     (user,) = re.findall(r"^USER (\d+):(\d+)$", runtime_stage, flags=re.MULTILINE)
     pod_security = k8s_resource("Deployment")["spec"]["template"]["spec"]["securityContext"]
     assert int(user[0]) != 0
