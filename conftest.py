@@ -22,8 +22,15 @@ from onboarding.models import Blueprint
 from onboarding.permissions import GROUP_MIGRATIONS, ONBOARDING_MANAGERS, grant_group_permissions
 from onboarding.services import onboard_user
 
-# Sign-in fixtures: dev_provider, keycloak_issuer, page (and tests.signin.sign_in); API clients.
-pytest_plugins = ["tests.signin", "aether.tests.api_fixtures", "onboarding.tests.faults"]
+# Sign-in fixtures: dev_provider, keycloak_issuer, page (and tests.signin.sign_in); API clients;
+# failures injected into onboarding; gunicorn on loopback and a forwarder that takes the database away.
+pytest_plugins = [
+    "tests.signin",
+    "aether.tests.api_fixtures",
+    "onboarding.tests.faults",
+    "tests.gunicorn",
+    "tests.tcp_forwarder",
+]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -5,27 +5,19 @@ test's database, and signs users in with tokens from the Keycloak-shaped test is
 """
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from aether.tests.prometheus import METRICS_TOKEN, family_types, parse_samples, value
 from onboarding.models import OnboardingRun
-from tests.signin import TEST_CLIENT_ID, TEST_CLIENT_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -49,70 +41,17 @@ class Gunicorn:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def start_gunicorn(tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
-    """``start_gunicorn(**environment)``: gunicorn with two workers on loopback, stopped after the test."""
-    processes: list[subprocess.Popen] = []
+def start_gunicorn(start_gunicorn) -> Callable[..., Gunicorn]:
+    """``start_gunicorn(**environment)``: gunicorn with two workers on loopback (``tests.gunicorn``)."""
 
     def start(**environment: str) -> Gunicorn:
-        port = free_port()
-        database = connection.settings_dict
-        env = {
-            **{
-                name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "OIDC_"))
-            },
-            "DJANGO_SETTINGS_MODULE": "aether.test_settings",
-            "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-            # Connections close after each request, so nothing holds the test database when it is dropped.
-            "DATABASE_CONN_MAX_AGE": "0",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "OIDC_ISSUER": settings.OIDC_ISSUER,
-            "OIDC_CLIENT_ID": TEST_CLIENT_ID,
-            "OIDC_CLIENT_SECRET": TEST_CLIENT_SECRET,
-            "LOG_LEVEL": "INFO",
-            **environment,
-        }
-        if "PROMETHEUS_MULTIPROC_DIR" not in environment:
-            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        log = tmp_path / f"gunicorn-{port}.log"
-        command = [
-            *(sys.executable, "-m", "gunicorn", "aether.wsgi:application"),
-            *("--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
-            *("--access-logfile", "-", "--graceful-timeout", "5"),
-        ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
-            )
-        processes.append(process)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        # Connections close after each request, so nothing holds the test database when it is dropped.
+        server = start_gunicorn(workers=WORKERS, DATABASE_CONN_MAX_AGE="0", **environment)
         directory = environment.get("PROMETHEUS_MULTIPROC_DIR")
-        return Gunicorn(url=url, log=log, metrics_dir=Path(directory) if directory else None)
+        return Gunicorn(url=server.url, log=server.log, metrics_dir=Path(directory) if directory else None)
 
-    yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return start
 
 
 def in_parallel(count: int, call: Callable[[int], requests.Response]) -> list[requests.Response]:
