@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from aether.database_outage import log_database_unavailable
 from aether.metrics.views import metrics
 
 
@@ -32,9 +33,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except DatabaseError as exc:
-        return JsonResponse(
+        response = JsonResponse(
             {"status": "unavailable", "database": "error", "detail": type(exc).__name__}, status=503
         )
+        log_database_unavailable(request, exc, response)
+        return response
     if pending:
         return JsonResponse(
             {"status": "unavailable", "database": "ok", "pending_migrations": len(pending)},

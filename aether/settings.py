@@ -51,6 +51,8 @@ MIDDLEWARE = [
     # Second: times and counts everything below it, the probes and /metrics included.
     "aether.metrics.middleware.RequestMetricsMiddleware",
     "aether.health.ProbeMiddleware",
+    # A view that fails because the database cannot be reached answers 503 (aether/database_outage.py).
+    "aether.database_outage.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -22,7 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# Under /api/ errors answer JSON; elsewhere Django's pages.
+# Under /api/ errors answer JSON; elsewhere Django's pages. An unreachable database answers 503.
 handler400 = "aether.api_errors.bad_request"
 handler404 = "aether.api_errors.page_not_found"
-handler500 = "aether.api_errors.server_error"
+handler500 = "aether.database_outage.server_error"

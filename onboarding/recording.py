@@ -56,6 +56,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from accounts.models import User
+from aether.database_outage import is_database_outage
 from aether.request_id import current_request_id
 from onboarding import steps
 from onboarding.deadline import Deadline, OnboardingTimeout, is_timeout
@@ -245,12 +246,17 @@ class RunRecord:
             with transaction.atomic(), Deadline(deadline.seconds).bounding():
                 self._save(deadline)
                 _mark_failed(run.user_id, error)
-        except Exception:
+        except Exception as unrecorded:
             # Nothing is announced either: the hook went with the rolled-back block.
-            logger.exception(
-                "onboarding run could not be recorded",
-                extra={"user_id": str(run.user_id), "status": run.status, "error": run.error},
-            )
+            fields = {"user_id": str(run.user_id), "status": run.status, "error": run.error}
+            if is_database_outage(unrecorded):
+                # The database went away (the run's own error says how): a traceback would say no more,
+                # and every sign-in during an outage would write one.
+                logger.warning(
+                    "onboarding run could not be recorded: the database cannot be reached", extra=fields
+                )
+            else:
+                logger.exception("onboarding run could not be recorded", extra=fields)
 
     def _save(self, deadline: Deadline) -> None:
         """Insert the run and its steps, close runs a killed process left open, announce after commit."""
