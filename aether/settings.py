@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "csp",
+    # Django's Tasks framework (the django-tasks backport of Django 6.0's django.tasks) and its database
+    # backend: the queue lives in DATABASES["default"], and `manage.py db_worker` runs what is enqueued.
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "notebooks",
     "onboarding",
@@ -93,6 +97,11 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work: tasks are rows in the default database (django-tasks-db), so there is no other server to
+# run. `manage.py db_worker` takes them, on PostgreSQL with SELECT ... FOR UPDATE SKIP LOCKED, so any number
+# of workers on any number of hosts share the queue; `manage.py prune_db_task_results` forgets old results.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

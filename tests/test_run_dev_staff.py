@@ -23,7 +23,10 @@ from tests.signin import require_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 # Made by the running script, so not linked from the checkout.
-OWN_FILES = {".dev-provider.log", "db.sqlite3", ".env", ".git", "test-artifacts", "staticfiles", "media"}
+OWN_FILES = {
+    *(".dev-provider.log", ".dev-worker.log", "db.sqlite3", ".env", ".git"),
+    *("test-artifacts", "staticfiles", "media"),
+}
 
 # One run of the script for the module: its tests stay on one worker.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("make-run")]
