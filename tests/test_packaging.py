@@ -61,16 +61,28 @@ def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
         return [document for document in yaml.safe_load_all(stream) if document]
 
 
-def k8s_resource(kind: str) -> dict[str, Any]:
-    """The one resource of this kind in deploy/k8s/ that kustomization.yaml deploys."""
+def k8s_resource(kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one resource of this kind (and name, when given) in deploy/k8s/ that kustomization.yaml deploys."""
     found = [
         document
         for filename in kustomization()["resources"]
         for document in load_yaml_documents(K8S_DIR / filename)
-        if document["kind"] == kind
+        if document["kind"] == kind and name in (None, document["metadata"]["name"])
     ]
-    assert len(found) == 1, f"expected one {kind} in the kustomization, found {len(found)}"
+    assert len(found) == 1, f"expected one {kind} {name or ''} in the kustomization, found {len(found)}"
     return found[0]
+
+
+def web_deployment() -> dict[str, Any]:
+    return k8s_resource("Deployment", "aether")
+
+
+def worker_deployment() -> dict[str, Any]:
+    return k8s_resource("Deployment", "aether-worker")
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
 
 
 def kustomization() -> dict[str, Any]:
@@ -113,7 +125,7 @@ def test_dockerfile_runs_gunicorn_as_the_non_root_user_kubernetes_expects() -> N
     (command,) = re.findall(r"^CMD (.+)$", runtime_stage, flags=re.MULTILINE)
     assert json.loads(command) == ["gunicorn", "--config", "gunicorn.conf.py", "aether.wsgi:application"]
     (user,) = re.findall(r"^USER (\d+):(\d+)$", runtime_stage, flags=re.MULTILINE)
-    pod_security = k8s_resource("Deployment")["spec"]["template"]["spec"]["securityContext"]
+    pod_security = web_deployment()["spec"]["template"]["spec"]["securityContext"]
     assert int(user[0]) != 0
     assert (pod_security["runAsUser"], pod_security["runAsGroup"]) == (int(user[0]), int(user[1]))
 
@@ -125,7 +137,7 @@ def test_every_kubernetes_manifest_validates_against_the_schemas() -> None:
     manifests = sorted(
         str(path.relative_to(ROOT)) for path in K8S_DIR.glob("*.yaml") if path.name != "kustomization.yaml"
     )
-    assert "deploy/k8s/deployment.yaml" in manifests
+    assert {"deploy/k8s/deployment.yaml", "deploy/k8s/worker-deployment.yaml"} <= set(manifests)
     result = run_tool("kubernetes-validate", "--strict", "-k", KUBERNETES_VERSION, *manifests)
     # Each file must be named as passed: an unknown kind is only a warning, with exit status 0.
     output = result.stdout + result.stderr
@@ -148,13 +160,13 @@ def test_configmap_and_secret_together_set_every_variable_and_keep_secrets_out_o
     assert set(secret["stringData"]) == SECRET_VARIABLES
     assert all("REPLACE-ME" in value for value in secret["stringData"].values())
 
-    env_from = k8s_resource("Deployment")["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+    env_from = web_deployment()["spec"]["template"]["spec"]["containers"][0]["envFrom"]
     assert {"configMapRef": {"name": config["metadata"]["name"]}} in env_from
     assert {"secretRef": {"name": secret["metadata"]["name"]}} in env_from
 
 
 def test_deployment_probes_health_and_runs_locked_down() -> None:
-    deployment = k8s_resource("Deployment")
+    deployment = web_deployment()
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert deployment["spec"]["replicas"] == 2
@@ -180,7 +192,7 @@ def dockerfile_env(name: str) -> str:
 
 
 def test_every_pod_is_annotated_for_scraping_with_a_writable_metrics_directory() -> None:
-    pod = k8s_resource("Deployment")["spec"]["template"]
+    pod = web_deployment()["spec"]["template"]
     (container,) = pod["spec"]["containers"]
     annotations = pod["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
@@ -197,7 +209,7 @@ def test_every_pod_is_annotated_for_scraping_with_a_writable_metrics_directory()
 
 def test_the_prometheus_job_scrapes_what_the_pods_announce_with_the_token() -> None:
     (job,) = load_yaml_documents(PROMETHEUS_SCRAPE_FILE)[0]["scrape_configs"]
-    annotations = k8s_resource("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    annotations = web_deployment()["spec"]["template"]["metadata"]["annotations"]
     announced = {
         f"__meta_kubernetes_pod_annotation_{name.replace('.', '_').replace('/', '_')}" for name in annotations
     }
@@ -222,11 +234,49 @@ def test_compose_keeps_the_metrics_directory_in_a_tmpfs(compose: dict[str, Any])
 def test_one_job_runs_migrations_with_the_web_image() -> None:
     job = k8s_resource("Job")
     (migrate,) = job["spec"]["template"]["spec"]["containers"]
-    (web,) = k8s_resource("Deployment")["spec"]["template"]["spec"]["containers"]
+    (web,) = web_deployment()["spec"]["template"]["spec"]["containers"]
     assert migrate["command"][:3] == ["python", "manage.py", "migrate"]
     assert job["spec"].get("parallelism", 1) == 1
     assert migrate["image"] == web["image"]
     assert migrate["envFrom"] == web["envFrom"]
+
+
+def test_the_worker_runs_db_worker_with_the_web_image_and_configuration_and_serves_nothing() -> None:
+    worker, web = worker_deployment(), web_deployment()
+    pod = worker["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (web_container,) = web["spec"]["template"]["spec"]["containers"]
+    labels = worker["spec"]["template"]["metadata"]["labels"]
+
+    assert container["command"] == ["python", "manage.py", "db_worker", "--no-reload"]
+    assert container["image"] == web_container["image"]
+    assert container["envFrom"] == web_container["envFrom"]
+    assert selects(worker["spec"]["selector"]["matchLabels"], labels)
+    # Not behind the Service or the web pods' disruption budget, and no port nor HTTP probe to answer.
+    assert not selects(k8s_resource("Service")["spec"]["selector"], labels)
+    assert not selects(k8s_resource("PodDisruptionBudget")["spec"]["selector"]["matchLabels"], labels)
+    assert not selects(web["spec"]["selector"]["matchLabels"], labels)
+    assert "ports" not in container
+    assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(container)
+    # Locked down like the web pods, with room to finish a task after SIGTERM.
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert pod["securityContext"] == web["spec"]["template"]["spec"]["securityContext"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["terminationGracePeriodSeconds"] >= 60
+    # The image's metrics directory is not mounted here: the worker keeps its metrics in memory.
+    assert {"name": "PROMETHEUS_MULTIPROC_DIR", "value": ""} in container["env"]
+
+
+def test_a_cronjob_prunes_old_task_results_with_the_web_image() -> None:
+    cronjob = k8s_resource("CronJob", "aether-prune-tasks")
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    (web_container,) = web_deployment()["spec"]["template"]["spec"]["containers"]
+
+    assert container["command"][:3] == ["python", "manage.py", "prune_db_task_results"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert container["image"] == web_container["image"]
+    assert container["envFrom"] == web_container["envFrom"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 # Docker Compose and Keycloak
@@ -245,6 +295,22 @@ def test_compose_runs_db_keycloak_migrate_and_app(compose: dict[str, Any]) -> No
     assert services["migrate"]["command"][:3] == ["python", "manage.py", "migrate"]
     assert services["app"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_runs_a_worker_with_the_app_configuration_once_migrated(compose: dict[str, Any]) -> None:
+    worker, app = compose["services"]["worker"], compose["services"]["app"]
+
+    assert worker["command"] == ["python", "manage.py", "db_worker", "--no-reload"]
+    assert worker["build"] == app["build"]
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert worker["depends_on"]["db"]["condition"] == "service_healthy"
+    own = dict(worker["environment"])
+    assert own.pop("PROMETHEUS_MULTIPROC_DIR") == ""
+    assert own == {
+        name: value for name, value in app["environment"].items() if name != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    # The image's health check asks the web server on port 8000, which the worker does not run.
+    assert worker["healthcheck"] == {"disable": True}
 
 
 def test_compose_app_sets_every_contract_variable(compose: dict[str, Any]) -> None:
