@@ -291,6 +291,26 @@ def _note_errors(change_note: object) -> list[str]:
     return []
 
 
+def blueprint_check(
+    *, fields: Mapping[str, object], documents: Sequence[Mapping[str, object]], change_note: object
+) -> tuple[Blueprint, list[BlueprintDocument]]:
+    """``blueprint_validate`` and the change note's rules: everything a publication checks before saving.
+
+    A dry run (``manage.py blueprint publish --dry-run``) stops here; ``blueprint_create_version``
+    goes on to compare with the current version and save.
+    """
+    note_errors = _note_errors(change_note)
+    try:
+        checked = blueprint_validate(fields=fields, documents=documents)
+    except ValidationError as exc:
+        if note_errors:
+            raise ValidationError({**exc.message_dict, "change_note": note_errors}) from None
+        raise
+    if note_errors:
+        raise ValidationError({"change_note": note_errors})
+    return checked
+
+
 @transaction.atomic
 def blueprint_create_version(
     *,
@@ -308,15 +328,7 @@ def blueprint_create_version(
     version an editor started from; 0 for none), an edit overtaken by another publication is refused
     with a ``ValidationError`` instead of silently replacing it.
     """
-    note_errors = _note_errors(change_note)
-    try:
-        blueprint, built = blueprint_validate(fields=fields, documents=documents)
-    except ValidationError as exc:
-        if note_errors:
-            raise ValidationError({**exc.message_dict, "change_note": note_errors}) from None
-        raise
-    if note_errors:
-        raise ValidationError({"change_note": note_errors})
+    blueprint, built = blueprint_check(fields=fields, documents=documents, change_note=change_note)
     blueprint_lock_publishing()
     if based_on_version is not None:
         blueprint_check_based_on(based_on_version)

@@ -22,6 +22,11 @@ def blueprint_current() -> Blueprint | None:
     return Blueprint.objects.order_by("-version").first()
 
 
+def blueprint_numbered(version: int) -> Blueprint | None:
+    """The published version numbered ``version``, with its documents, or ``None``."""
+    return Blueprint.objects.prefetch_related("documents").filter(version=version).first()
+
+
 def blueprint_version_of(blueprint_id: int, version: int) -> Blueprint:
     """A published version by its id: read once per process, then kept (versions are never changed).
 

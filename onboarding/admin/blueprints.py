@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from onboarding.admin.blueprint_forms import BlueprintPublishing
 from onboarding.blueprints import BLUEPRINT_FIELDS, blueprint_changes, blueprint_create_version
 from onboarding.models import Blueprint, BlueprintDocument
-from onboarding.selectors import blueprint_current, blueprint_preview
+from onboarding.selectors import blueprint_current, blueprint_numbered, blueprint_preview
 
 # The publish page's sections, in the order of what a new user receives.
 PUBLISH_FIELDSETS = (
@@ -151,7 +151,7 @@ class BlueprintAdmin(admin.ModelAdmin):
     def _version(self, number: str) -> Blueprint | None:
         if not (number.isdigit() and len(number) < 10):
             return None
-        return Blueprint.objects.prefetch_related("documents").filter(version=int(number)).first()
+        return blueprint_numbered(int(number))
 
     def _render_publish(self, request: HttpRequest, page: BlueprintPublishing, current: Blueprint | None):
         form = page.form
