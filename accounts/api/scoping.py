@@ -13,6 +13,7 @@ within that space only: an object of another space answers 404 even when the cal
 until the request names that space in ``X-Space-ID``.
 """
 
+import re
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +26,9 @@ from accounts.models import Membership, Space
 from accounts.selectors import membership_in, personal_membership_of
 
 SPACE_HEADER = "X-Space-ID"
+SPACE_ID_PATTERN = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII
+)
 NOT_A_MEMBER = "No such space, or you are not a member of it."
 
 SPACE_HEADER_PARAMETER = OpenApiParameter(
@@ -40,10 +44,10 @@ def _header_space_id(request: Request) -> uuid.UUID | None:
     raw = request.headers.get(SPACE_HEADER)
     if raw is None:
         return None
-    try:
-        return uuid.UUID(raw.strip())
-    except ValueError:
-        raise exceptions.ParseError(f"{SPACE_HEADER} must be a space id (a UUID).") from None
+    # Only the form ids are given in (``uuid.UUID`` would also take braces, ``urn:uuid:`` and bare hex).
+    if not SPACE_ID_PATTERN.fullmatch(raw.strip()):
+        raise exceptions.ParseError(f"{SPACE_HEADER} must be a space id (a UUID).")
+    return uuid.UUID(raw.strip())
 
 
 def requested_membership(request: Request) -> Membership | None:
