@@ -75,45 +75,55 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def launch(
+    log_dir: Path, *, database_port: int | None = None, workers: int = 1, **environment: str
+) -> GunicornServer:
+    """Start gunicorn and wait until it answers; the caller stops it (``stop(server.process)``)."""
+    database = connection.settings_dict
+    host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
+    if database_port is not None:
+        host, port = "127.0.0.1", database_port
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "OIDC_"))},
+        "DJANGO_SETTINGS_MODULE": "aether.test_settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "OIDC_ISSUER": settings.OIDC_ISSUER,
+        "OIDC_CLIENT_ID": TEST_CLIENT_ID,
+        "OIDC_CLIENT_SECRET": TEST_CLIENT_SECRET,
+        "LOG_LEVEL": "INFO",
+        **environment,
+    }
+    if "PROMETHEUS_MULTIPROC_DIR" not in environment:
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    bind = f"127.0.0.1:{free_port()}"
+    log = log_dir / f"gunicorn-{bind.rsplit(':', 1)[1]}.log"
+    command = [
+        *(sys.executable, "-m", "gunicorn", "aether.wsgi:application", "--config", "gunicorn.conf.py"),
+        *("--bind", bind, "--workers", str(workers), "--access-logfile", "-"),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    url = f"http://{bind}"
+    try:
+        wait_until_up(url, process, log)
+    except BaseException:
+        stop(process)
+        raise
+    return GunicornServer(url=url, process=process, log=log)
+
+
 @pytest.fixture
 def start_gunicorn(tmp_path: Path) -> Iterator[Callable[..., GunicornServer]]:
-    """``start_gunicorn(database_port=None, workers=1, **environment)``, stopped after the test."""
+    """``start_gunicorn(**options)``: ``launch(**options)``, stopped after the test."""
     processes: list[subprocess.Popen] = []
 
-    def start(*, database_port: int | None = None, workers: int = 1, **environment: str) -> GunicornServer:
-        database = connection.settings_dict
-        host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
-        if database_port is not None:
-            host, port = "127.0.0.1", database_port
-        env = {
-            **{
-                name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "OIDC_"))
-            },
-            "DJANGO_SETTINGS_MODULE": "aether.test_settings",
-            "DATABASE_URL": f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "OIDC_ISSUER": settings.OIDC_ISSUER,
-            "OIDC_CLIENT_ID": TEST_CLIENT_ID,
-            "OIDC_CLIENT_SECRET": TEST_CLIENT_SECRET,
-            "LOG_LEVEL": "INFO",
-            **environment,
-        }
-        if "PROMETHEUS_MULTIPROC_DIR" not in environment:
-            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        bind = f"127.0.0.1:{free_port()}"
-        log = tmp_path / f"gunicorn-{bind.rsplit(':', 1)[1]}.log"
-        command = [
-            *(sys.executable, "-m", "gunicorn", "aether.wsgi:application", "--config", "gunicorn.conf.py"),
-            *("--bind", bind, "--workers", str(workers), "--access-logfile", "-"),
-        ]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
-            )
-        processes.append(process)
-        url = f"http://{bind}"
-        wait_until_up(url, process, log)
-        return GunicornServer(url=url, process=process, log=log)
+    def start(**options) -> GunicornServer:
+        server = launch(tmp_path, **options)
+        processes.append(server.process)
+        return server
 
     yield start
     for process in processes:

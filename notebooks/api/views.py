@@ -7,14 +7,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.scoping import SpaceScopedMixin
 from accounts.models import Space
-from aether.api_parsers import JSONParser
+from aether.api_parsers import JSONParser, MultiPartParser
 from notebooks import selectors, services
 from notebooks.api.serializers import (
     AgentInputSerializer,
