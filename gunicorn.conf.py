@@ -46,7 +46,7 @@ keepalive = env_int("GUNICORN_KEEPALIVE", 5, minimum=0)
 max_requests = env_int("GUNICORN_MAX_REQUESTS", 0, minimum=0)
 max_requests_jitter = env_int("GUNICORN_MAX_REQUESTS_JITTER", 0, minimum=0)
 
-# Limits on what a request may send before Django sees it (gunicorn answers 400 beyond them).
+# Limits on what a request may send before Django sees it (gunicorn answers 414 or 431 beyond them).
 limit_request_line = env_int("GUNICORN_LIMIT_REQUEST_LINE", 4094, minimum=0)
 limit_request_fields = env_int("GUNICORN_LIMIT_REQUEST_FIELDS", 100, minimum=1)
 limit_request_field_size = env_int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190, minimum=0)

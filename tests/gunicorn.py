@@ -1,7 +1,8 @@
 """Aether under real gunicorn on loopback, for tests about processes: outages, signals, limits.
 
-``start_gunicorn(database_port=..., **environment)`` starts ``gunicorn aether.wsgi`` with the project's
-``gunicorn.conf.py``, against this test's database (through ``database_port`` when given: a
+``start_gunicorn(database_port=..., workers=1, **environment)`` starts ``gunicorn aether.wsgi`` with
+the project's ``gunicorn.conf.py`` and nothing on the command line (``GUNICORN_*`` variables, as the
+image does), against this test's database (through ``database_port`` when given: a
 ``tests.tcp_forwarder`` in between), with the test settings and the test issuer. Every server is
 stopped after the test; its output (access lines and the app's JSON lines) is in ``server.log_text()``.
 """
@@ -79,12 +80,17 @@ def launch(
     log_dir: Path, *, database_port: int | None = None, workers: int = 1, **environment: str
 ) -> GunicornServer:
     """Start gunicorn and wait until it answers; the caller stops it (``stop(server.process)``)."""
+    bind = f"127.0.0.1:{free_port()}"
     database = connection.settings_dict
     host, port = database["HOST"] or "127.0.0.1", database["PORT"] or 5432
     if database_port is not None:
         host, port = "127.0.0.1", database_port
     env = {
-        **{name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "OIDC_"))},
+        **{
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith(("DJANGO_", "OIDC_", "GUNICORN_"))
+        },
         "DJANGO_SETTINGS_MODULE": "aether.test_settings",
         "DATABASE_URL": f"postgres://{database['USER']}@{host}:{port}/{database['NAME']}",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
@@ -92,15 +98,16 @@ def launch(
         "OIDC_CLIENT_ID": TEST_CLIENT_ID,
         "OIDC_CLIENT_SECRET": TEST_CLIENT_SECRET,
         "LOG_LEVEL": "INFO",
+        # As the image starts it: every setting from gunicorn.conf.py, through its variables.
+        "GUNICORN_BIND": bind,
+        "GUNICORN_WORKERS": str(workers),
         **environment,
     }
     if "PROMETHEUS_MULTIPROC_DIR" not in environment:
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    bind = f"127.0.0.1:{free_port()}"
     log = log_dir / f"gunicorn-{bind.rsplit(':', 1)[1]}.log"
     command = [
         *(sys.executable, "-m", "gunicorn", "aether.wsgi:application", "--config", "gunicorn.conf.py"),
-        *("--bind", bind, "--workers", str(workers), "--access-logfile", "-"),
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(
