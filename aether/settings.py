@@ -144,8 +144,15 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
-# Strict-Transport-Security max-age, sent on HTTPS responses only (0, the default: no header).
+# Redirect plain-http requests to https. The probes and /metrics are answered before this (over http,
+# by pod IP). Behind a proxy that ends TLS, gunicorn must trust its X-Forwarded-Proto
+# (FORWARDED_ALLOW_IPS): a request it takes for plain http would be redirected again and again.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Strict-Transport-Security max-age, sent on HTTPS responses only (0, the default: no header), and
+# whether it covers subdomains and asks to be preloaded into browsers.
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
