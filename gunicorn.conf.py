@@ -39,6 +39,14 @@ timeout = env_int("GUNICORN_TIMEOUT", 30, minimum=1)
 # On SIGTERM, how long workers may finish the requests they hold; below Kubernetes'
 # terminationGracePeriodSeconds (30), above ONBOARDING_TIMEOUT_SECONDS (10).
 graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 25, minimum=1)
+# A worker stopped in the middle of a sign-in's onboarding must let the run end, completed or timed out
+# and rolled back, and be recorded, before gunicorn kills it.
+_onboarding_timeout = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1)
+if graceful_timeout <= _onboarding_timeout:
+    raise ImproperlyConfigured(
+        f"GUNICORN_GRACEFUL_TIMEOUT ({graceful_timeout}) must be longer than ONBOARDING_TIMEOUT_SECONDS "
+        f"({_onboarding_timeout}): a worker stopped mid-onboarding would be killed before its run ends."
+    )
 # Seconds an idle keep-alive connection stays open (gthread only: a sync worker closes each connection).
 keepalive = env_int("GUNICORN_KEEPALIVE", 5, minimum=0)
 # Restart a worker after this many requests (0: never), spread by up to the jitter so they do not all

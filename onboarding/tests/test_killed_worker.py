@@ -92,7 +92,8 @@ def test_a_run_killed_with_its_worker_is_shown_failed_after_the_next_call_comple
     keycloak_issuer, start_gunicorn
 ):
     # Long enough that only the liveness lock, not the age of the run, can tell the next run it died.
-    server = start_gunicorn(ONBOARDING_TIMEOUT_SECONDS="60")
+    # (gunicorn.conf.py wants the graceful timeout longer than that.)
+    server = start_gunicorn(ONBOARDING_TIMEOUT_SECONDS="60", GUNICORN_GRACEFUL_TIMEOUT="61")
     token = keycloak_issuer.access_token("killed-mid-run", email="killed@example.com")
     headers = {"Authorization": f"Bearer {token}"}
     first_call: list[BaseException | requests.Response] = []
