@@ -21,6 +21,7 @@ from accounts import oidc, tokens
 from accounts.models import User
 from accounts.services import user_sign_in
 from accounts.signals import user_authenticated
+from aether.throttling.auth_failures import record_failure, refuse_if_failing_too_often
 
 logger = logging.getLogger("aether.oidc")
 
@@ -63,15 +64,22 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             # No bearer token: let the next class (the session) try.
             return None
+        # An address that sent too many bad tokens gets a 429 before its token is even read.
+        refuse_if_failing_too_often(request)
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <token>'.")
+            raise self._failure(request, "The Authorization header must be 'Bearer <token>'.")
         try:
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("The token must be ASCII.") from None
-        return self._authenticate_token(token)
+            raise self._failure(request, "The token must be ASCII.") from None
+        return self._authenticate_token(request, token)
 
-    def _authenticate_token(self, token: str) -> tuple[User, str]:
+    def _failure(self, request: Request, message: str) -> exceptions.AuthenticationFailed:
+        """A bad token: counted against the client's address (``AUTH_FAILURE_THROTTLE``)."""
+        record_failure(request)
+        return exceptions.AuthenticationFailed(message)
+
+    def _authenticate_token(self, request: Request, token: str) -> tuple[User, str]:
         if not oidc.is_configured():
             raise exceptions.AuthenticationFailed("Bearer tokens are not accepted: OIDC_ISSUER is not set.")
         try:
@@ -81,7 +89,7 @@ class BearerTokenAuthentication(BaseAuthentication):
                 else _opaque_token_claims(token)
             )
         except tokens.InvalidToken as exc:
-            raise exceptions.AuthenticationFailed(str(exc)) from exc
+            raise self._failure(request, str(exc)) from exc
         except oidc.ProviderUnavailable as exc:
             logger.warning("bearer token could not be checked", extra={"error": str(exc)})
             raise exceptions.AuthenticationFailed("The identity provider cannot be reached.") from exc

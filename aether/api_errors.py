@@ -14,7 +14,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -62,9 +61,15 @@ def _as_api_exception(exc: Exception) -> Exception:
     return exc
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
     """DRF's handler, after translating the exceptions services raise into API exceptions."""
-    return drf_exception_handler(_as_api_exception(exc), context)
+    response = drf_exception_handler(_as_api_exception(exc), context)
+    if isinstance(exc, exceptions.Throttled) and response is not None:
+        # JSON with Retry-After on every route, the schema's (which renders YAML or OpenAPI JSON) included.
+        return JsonResponse(
+            response.data, status=response.status_code, headers={"Retry-After": response["Retry-After"]}
+        )
+    return response
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -20,6 +20,8 @@ ERROR_DESCRIPTIONS = {
     404: "Not found, or in a space the caller is not a member of (the same answer).",
     409: "Conflicts with the current state.",
     413: "The document is larger than DOCUMENT_MAX_BYTES.",
+    429: "Over a throttle (API_THROTTLE, ONBOARDING_RETRY_THROTTLE, AUTH_FAILURE_THROTTLE): "
+    "Retry-After says in how many seconds to try again.",
 }
 
 # 400 bodies are DRF's field errors ({"field": ["message"]}, nested by index or key for the items of
@@ -65,7 +67,7 @@ class AetherAutoSchema(AutoSchema):
         return parameters
 
     def _error_statuses(self) -> set[int]:
-        statuses = {401, 403, *getattr(self.view, "extra_error_statuses", {}).get(self.method, ())}
+        statuses = {401, 403, 429, *getattr(self.view, "extra_error_statuses", {}).get(self.method, ())}
         if self._is_space_scoped() or self.method in WRITE_METHODS:
             statuses.add(400)
         paginated = self.method == "GET" and getattr(self.view, "pagination_class", None) is not None

@@ -5,6 +5,8 @@ deployment should stop the process at start-up, not surface later as odd behavio
 """
 
 import os
+import re
+from typing import NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -83,3 +85,36 @@ def env_unset_if_empty(name: str) -> str | None:
     if value is None:
         os.environ.pop(name, None)
     return value
+
+
+class Rate(NamedTuple):
+    """A throttle's rate: at most ``count`` requests per ``seconds``."""
+
+    count: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{_PERIOD_NAMES[self.seconds]}"
+
+
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+_PERIODS |= {"h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+_PERIOD_NAMES = {1: "s", 60: "min", 3600: "hour", 86400: "day"}
+_RATE = re.compile(r"(?P<count>[0-9]+)\s*/\s*(?P<period>[a-z]+?)s?", re.IGNORECASE)
+
+
+def env_rate(name: str, default: str) -> Rate:
+    """Return a DRF-style rate, ``<count>/<period>`` with a period of ``s``, ``min``, ``hour`` or ``day``.
+
+    The count must be at least 1; ``second``, ``minute``, plurals and blanks around the ``/`` are
+    accepted too (``5/min``, ``100 / hours``).
+    """
+    raw = os.environ.get(name, "").strip() or default
+    match = _RATE.fullmatch(raw)
+    period = _PERIODS.get(match["period"].lower()) if match else None
+    if match is None or period is None or int(match["count"]) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as '5/min': a count of at least 1, '/', and one of "
+            f"s, min, hour or day; not {raw!r}."
+        )
+    return Rate(int(match["count"]), period)

@@ -12,7 +12,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from aether.env import env_bool, env_int, env_list, env_pairs, env_str, env_unset_if_empty
+from aether.env import env_bool, env_int, env_list, env_pairs, env_rate, env_str, env_unset_if_empty
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Before anything is read. override=False: a variable set in the environment is never replaced.
@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accounts",
     "notebooks",
     "onboarding",
+    "aether.throttling",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,16 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# Throttles (aether/throttling): counted in the database, so every worker and replica shares the counts.
+# Every API route per user (per client address when anonymous), the onboarding retry per user, and failed
+# bearer authentications per client address (refused before the token is even looked at).
+API_THROTTLE = env_rate("API_THROTTLE", "1200/min")
+ONBOARDING_RETRY_THROTTLE = env_rate("ONBOARDING_RETRY_THROTTLE", "5/min")
+AUTH_FAILURE_THROTTLE = env_rate("AUTH_FAILURE_THROTTLE", "30/min")
+# How many proxies in front of Aether append the client's address to X-Forwarded-For: the client is the
+# address that many entries from the right. 0: REMOTE_ADDR, the header is ignored (anyone could write it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First, so that an unauthenticated call gets 401 with `WWW-Authenticate: Bearer`.
@@ -254,6 +265,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "aether.api_schema.AetherAutoSchema",
     "EXCEPTION_HANDLER": "aether.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["aether.throttling.throttles.ApiThrottle"],
+    # DRF's client address for throttles (BaseThrottle.get_ident).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aether API",

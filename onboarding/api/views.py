@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from aether.throttling.throttles import ApiThrottle, OnboardingRetryThrottle
 from onboarding.api.serializers import OnboardingRunSerializer, OnboardingStatusSerializer
 from onboarding.models import OnboardingRun
 from onboarding.selectors import (
@@ -63,8 +64,11 @@ class OnboardingRetryView(APIView):
     service and recognise what exists by its onboarding key. With a bearer token, a user whose
     onboarding is incomplete is onboarded once when the token is authenticated and once more by this
     call; ``attempts`` counts only runs that did something (a run that found the onboarding already
-    completed and skipped is not an attempt).
+    completed and skipped is not an attempt). Each call runs a forced onboarding, hence its own
+    throttle (``ONBOARDING_RETRY_THROTTLE``) besides the API's.
     """
+
+    throttle_classes = [ApiThrottle, OnboardingRetryThrottle]
 
     @extend_schema(
         request=None, responses=OnboardingStatusSerializer, operation_id="users_me_onboarding_retry"

@@ -1,0 +1,94 @@
+"""DRF throttle classes over the shared counts of ``aether.throttling.counter``.
+
+Views declare them the DRF way (``throttle_classes``); ``ApiThrottle`` is every API view's default
+(``REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]``). A refusal is DRF's ``Throttled``: a 429 with
+``{"detail": ...}`` and ``Retry-After`` in whole seconds.
+"""
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from aether.env import Rate
+from aether.throttling.counter import Window, count_request, uncount_request
+
+if TYPE_CHECKING:  # rest_framework.views imports the authentication classes, which import this module
+    from rest_framework.views import APIView
+
+logger = logging.getLogger("aether.throttling")
+
+_LONGEST_CLIENT = 100
+
+
+def throttle_key(scope: str, rate: Rate, client: str) -> str:
+    """The counter's key: the throttle, its period (a new period starts new counts) and the client."""
+    if len(client) > _LONGEST_CLIENT:
+        client = "sha256:" + hashlib.sha256(client.encode()).hexdigest()
+    return f"{scope}/{rate.seconds}:{client}"
+
+
+def client_address(request: Request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or X-Forwarded-For's as ``TRUSTED_PROXY_COUNT`` says."""
+    return BaseThrottle().get_ident(request)
+
+
+class SharedRateThrottle(BaseThrottle):
+    """At most ``rate`` requests per client, counted across every process.
+
+    Subclasses name their ``scope``, the setting holding their ``Rate`` and who the client is (``None``:
+    not throttled by this class).
+    """
+
+    scope: str
+    rate_setting: str
+
+    def __init__(self) -> None:
+        self.refused: Window | None = None
+
+    def client(self, request: Request, view: "APIView") -> str | None:
+        raise NotImplementedError
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        client = self.client(request, view)
+        if client is None:
+            return True
+        rate: Rate = getattr(settings, self.rate_setting)
+        key = throttle_key(self.scope, rate, client)
+        window = count_request(key=key, rate=rate)
+        if not window.over:
+            return True
+        self.refused = uncount_request(window, key=key)
+        logger.info(
+            "request throttled",
+            extra={"throttle": self.scope, "rate": str(rate), "client": client, "retry_after": self.wait()},
+        )
+        return False
+
+    def wait(self) -> int | None:
+        return self.refused.seconds_until_allowed() if self.refused else None
+
+
+class ApiThrottle(SharedRateThrottle):
+    """``API_THROTTLE``: every API route, per user, or per client address when anonymous."""
+
+    scope = "api"
+    rate_setting = "API_THROTTLE"
+
+    def client(self, request: Request, view: "APIView") -> str | None:
+        if request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"address:{client_address(request)}"
+
+
+class OnboardingRetryThrottle(SharedRateThrottle):
+    """``ONBOARDING_RETRY_THROTTLE``: onboarding run again on demand, per user."""
+
+    scope = "onboarding-retry"
+    rate_setting = "ONBOARDING_RETRY_THROTTLE"
+
+    def client(self, request: Request, view: "APIView") -> str | None:
+        return f"user:{request.user.pk}" if request.user.is_authenticated else None
