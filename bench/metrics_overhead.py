@@ -34,7 +34,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(settings_module: str, metrics_dir: str | None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    settings_module: str, metrics_dir: str | None, **environment: str
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
         **os.environ,
@@ -48,6 +50,7 @@ def start_server(settings_module: str, metrics_dir: str | None) -> tuple[subproc
         "GUNICORN_WORKER_CLASS": "sync",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "1",
+        **environment,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if metrics_dir:

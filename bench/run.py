@@ -28,6 +28,7 @@ BENCHMARKS = (
     "notebook_search",
     "session_ending",
     "metrics_overhead",
+    "throttle_overhead",
 )
 
 

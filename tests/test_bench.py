@@ -64,12 +64,17 @@ def test_every_benchmark_runs_on_tiny_sizes_and_prints_one_table(scratch_url):
         "sessions: logout by sub",
         "sessions: prune_sessions",
         "metrics: added median latency, /api/v1/users/me under gunicorn",
+        "throttle: added median latency under gunicorn",
+        "stock DRF throttle on DatabaseCache: statements per request",
     ):
         assert measure in table, f"{measure!r} missing from:\n{table}"
     statement_rows = [line for line in table.splitlines() if line.startswith("statements,")]
     assert len(statement_rows) == 2 and all(line.endswith("pass") for line in statement_rows), table
     concurrent = next(line for line in table.splitlines() if "concurrent first runs" in line)
     assert concurrent.endswith("pass"), table
+    for measure in ("throttle: statements added to a served API request", "shared counter:"):
+        row = next(line for line in table.splitlines() if line.startswith(measure))
+        assert row.endswith("pass"), table
 
 
 def test_the_benchmarks_refuse_a_database_not_named_for_them():
