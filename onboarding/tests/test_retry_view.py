@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from aether.env import Rate
+from aether.tests.api_fixtures import session_client
 from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.selectors import onboarding_state_of
 from onboarding.services import onboard_user
@@ -109,3 +111,22 @@ def test_retrying_needs_a_post(client, user):
 
     assert client.get("/onboarding/retry/").status_code == 405
     assert not OnboardingRun.objects.filter(user=user).exists()
+
+
+def test_trying_again_too_often_says_when_and_runs_nothing(client, user, fail_step, settings):
+    settings.ONBOARDING_RETRY_THROTTLE = Rate(2, 3600)
+    fail_step("agent")
+    onboard_user(user=user, trigger="login")
+    client.force_login(user)
+
+    first = client.post("/onboarding/retry/", follow=True).content.decode()
+    # The API's retries count against the same rate as the page's.
+    assert session_client(user).post("/api/v1/users/me/onboarding/retry").status_code == 200
+    refused = client.post("/onboarding/retry/", follow=True)
+
+    assert "Setting up your workspace failed again." in first
+    page = refused.content.decode()
+    assert refused.redirect_chain == [("/", 302)]
+    assert "You have tried again several times just now. Try again in" in page
+    assert "minutes." in page
+    assert OnboardingRun.objects.filter(user=user, trigger="retry").count() == 2

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, User
 from accounts.services import membership_add, space_create_organization
+from aether.env import Rate
 from notebooks.models import Document, Notebook
 from notebooks.services import document_create, notebook_create
 from onboarding.models import OnboardingRun
@@ -173,6 +174,24 @@ def test_a_user_whose_onboarding_failed_tries_again_and_sees_the_resources(
     expect(panel).to_contain_text("Completed")
     expect(page.get_by_role("link", name="Welcome to Aether.txt")).to_be_visible()
     expect(page.get_by_role("link", name="Personal Assistant")).to_be_visible()
+
+
+def test_trying_again_too_often_is_refused_with_when_to_come_back(
+    open_page, live_server, dev_provider, fail_step, settings, screenshots
+):
+    settings.ONBOARDING_RETRY_THROTTLE = Rate(1, 60)
+    fail_step("documents", RuntimeError("the document store did not answer"))
+    page = open_page()
+    sign_in(page, live_server.url, sub="ada-retries", email="ada@example.com", name="Ada Lovelace")
+
+    page.get_by_role("button", name="Try again").click()
+    expect(page.get_by_role("status")).to_contain_text("Setting up your workspace failed again.")
+    page.get_by_role("button", name="Try again").click()
+
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("You have tried again several times just now. Try again in")
+    expect(status).not_to_contain_text("failed again")
+    screenshots(page, "onboarding-retry-throttled")
 
 
 def test_a_script_in_user_text_renders_as_text_on_every_page(open_page, ada):
