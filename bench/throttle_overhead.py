@@ -7,8 +7,9 @@
   and one without the API's throttle (``bench/throttle_off_settings.py``); requests alternate between
   them, so both see the same machine load: median and p95 of each, and what the throttle adds.
 * The alternative: DRF's ``SimpleRateThrottle`` on Django's ``DatabaseCache``, which reads the client's
-  list of timestamps and writes it back. Its statements per request, and what it records when 8 threads
-  (each its own connection) throttle the same client at once, against this counter in the same run.
+  list of timestamps and writes it back. Its statements and time per request (alternating with the
+  counter's, in this process), and what it records when 8 threads (each its own connection) throttle
+  the same client at once, against this counter in the same run.
 """
 
 import statistics
@@ -18,7 +19,7 @@ from unittest import mock
 
 import requests
 from metrics_overhead import p95, session_cookie, start_server, timed_get
-from table import Row, at_most, info
+from table import Row, at_most, info, median, milliseconds
 
 ROUNDS = 1000
 TINY_ROUNDS = 20
@@ -119,7 +120,7 @@ def _at_once(per_thread: int, hit) -> None:
         list(pool.map(run, range(THREADS)))
 
 
-def stock_throttle(per_thread: int) -> list[Row]:
+def stock_throttle(per_thread: int, rounds: int) -> list[Row]:
     from django.conf import settings
     from django.core.cache import caches
     from django.core.management import call_command
@@ -146,17 +147,25 @@ def stock_throttle(per_thread: int) -> list[Row]:
         StockThrottle().allow_request(None, None)
         with CaptureQueriesContext(connection) as captured:
             StockThrottle().allow_request(None, None)
+        # One request's throttling alone, in this process, alternately: the stock throttle, the counter.
+        rate = Rate(1_000_000, 3600)
+        stock_times, counter_times = [], []
+        for _ in range(rounds):
+            stock_times.append(milliseconds(lambda: StockThrottle().allow_request(None, None)))
+            counter_times.append(milliseconds(lambda: count_request(key="bench-timed", rate=rate)))
         StockThrottle.cache.clear()
         _at_once(per_thread, lambda: StockThrottle().allow_request(None, None))
         recorded = len(StockThrottle.cache.get("bench-one-client", []))
 
-    rate = Rate(1_000_000, 3600)
     _at_once(per_thread, lambda: count_request(key="bench-one-client", rate=rate))
     counted = ThrottleCount.objects.get(key="bench-one-client").hits
     sent = THREADS * per_thread
     stock = "stock DRF throttle on DatabaseCache"
     return [
         info(f"{stock}: statements per request", str(len(captured.captured_queries))),
+        info(f"{stock} -> shared counter: one request, median/p95",
+             f"{median(stock_times):.3f}/{p95(stock_times):.3f} -> "
+             f"{median(counter_times):.3f}/{p95(counter_times):.3f} ms"),
         info(f"{stock}: {sent} requests at once, recorded", str(recorded)),
         at_most(f"shared counter: {sent} requests at once, lost", sent - counted, 0, "", 0),
     ]  # fmt: skip
@@ -165,5 +174,5 @@ def stock_throttle(per_thread: int) -> list[Row]:
 def measure(url: str, tiny: bool) -> list[Row]:
     rows = statements()
     rows += under_gunicorn(TINY_ROUNDS if tiny else ROUNDS)
-    rows += stock_throttle(TINY_PER_THREAD if tiny else PER_THREAD)
+    rows += stock_throttle(TINY_PER_THREAD if tiny else PER_THREAD, TINY_ROUNDS if tiny else ROUNDS)
     return rows
