@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from accounts.models import Membership, Space, User
 from accounts.selectors import user_by_email
 from accounts.sessions import user_sessions_end
+from aether.rows import hold_row, hold_rows
 
 logger = logging.getLogger("aether.accounts")
 
@@ -273,6 +274,7 @@ def space_create_organization(*, owner: User, name: str, description: str = "") 
     """Create an organization space whose creator is its owner; ``ValidationError`` for an unfit name."""
     space = Space(type=Space.Type.ORGANIZATION, owner=owner, name=name.strip(), description=description)
     space.full_clean()
+    hold_row(User, owner.pk)  # deleted meanwhile: gone, not a foreign key violation at commit
     space.save()
     Membership.objects.create(user=owner, space=space, role=Membership.Role.OWNER)
     return space
@@ -330,9 +332,11 @@ def member_add_by_email(*, space: Space, actor: User, email: str, role: str) -> 
     if role == Membership.Role.OWNER and role not in manager.grantable_roles:
         raise PermissionDenied("Only an owner can make someone an owner.")
     user = user_by_email(email)
-    if user is None:
+    # Held until the membership commits; deleted meanwhile, the user is as unknown as any other.
+    if user is None or not hold_rows(User, [user.pk]):
         raise UnknownEmail("No user with this e-mail address has signed in yet.")
     duplicate = MembershipConflict("This user is already a member; change their role instead.")
+    hold_row(Space, space.pk)  # deleted meanwhile: gone, not a foreign key violation at commit
     if _is_member(space, user):
         raise duplicate
     membership = Membership(space=space, user=user, role=role)

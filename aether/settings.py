@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: answers what a page's view raised with an error page (the API answers its own).
+    "aether.page_errors.PageErrorMiddleware",
 ]
 
 ROOT_URLCONF = "aether.urls"

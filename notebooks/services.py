@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import Space, User
+from aether.rows import hold_row, hold_rows, lock_row, touch_row
 from notebooks import selectors
 from notebooks.models import Agent, Document, Notebook
 from notebooks.sizes import size_text
@@ -99,8 +100,9 @@ def _require_free_notebook_name(notebook: Notebook) -> None:
 
 def _lock_space(space_id: uuid.UUID) -> None:
     # FOR NO KEY UPDATE: serialises notebook names in the space without blocking the rows that
-    # merely reference it (memberships, agents, other spaces' notebooks).
-    Space.objects.select_for_update(no_key=True).filter(pk=space_id).values_list("pk").first()
+    # merely reference it (memberships, agents, other spaces' notebooks). A space deleted meanwhile
+    # is gone: Space.DoesNotExist.
+    lock_row(Space, space_id)
 
 
 @transaction.atomic
@@ -140,12 +142,19 @@ def notebook_update(*, notebook: Notebook, **fields: object) -> Notebook:
     if renamed:
         _lock_space(notebook.space_id)
         _require_free_notebook_name(notebook)
+    # Deleted since it was read: gone (a save would insert it again).
+    lock_row(Notebook, notebook.pk)
     notebook.save()
     return notebook
 
 
+@transaction.atomic
 def notebook_delete(*, notebook: Notebook) -> None:
-    """Delete the notebook and its documents; agents keep their other knowledge notebooks."""
+    """Delete the notebook and its documents; agents keep their other knowledge notebooks.
+
+    Locked before its documents are collected: one added meanwhile is deleted with them, or refused.
+    """
+    lock_row(Notebook, notebook.pk, delete=True)
     notebook.delete()
 
 
@@ -208,8 +217,9 @@ def document_create(
         metadata=metadata if metadata is not None else {},
     )
     with transaction.atomic():
+        # First, so that a notebook deleted meanwhile is gone (404) and one being deleted waits.
+        touch_row(notebook)
         _clean_and_save(document, exclude=["file"])
-        notebook.save(update_fields=["updated_at"])
     return document
 
 
@@ -247,18 +257,22 @@ def document_update(*, document: Document, **fields: object) -> Document:
     if "name" in fields and isinstance(fields["name"], str):
         fields["name"] = fields["name"].strip()
     _apply(document, fields, DOCUMENT_FIELDS)
-    document.full_clean(exclude=["content", "file"])
     with transaction.atomic():
+        # The notebook first, as every write under it: deleted meanwhile, both are gone (404), before
+        # validation would call the notebook invalid.
+        touch_row(document.notebook)
+        lock_row(Document, document.pk)
+        document.full_clean(exclude=["content", "file"])
         document.save(update_fields=[*sorted(fields), "updated_at"])
-        document.notebook.save(update_fields=["updated_at"])
     return document
 
 
 def document_delete(*, document: Document) -> None:
-    notebook = document.notebook
+    """Delete the document and touch its notebook; either deleted meanwhile: ``DoesNotExist``."""
     with transaction.atomic():
+        touch_row(document.notebook)
+        lock_row(Document, document.pk, delete=True)
         document.delete()
-        notebook.save(update_fields=["updated_at"])
 
 
 def agent_knowledge(*, space: Space, notebook_ids: Iterable[uuid.UUID | str]) -> list[Notebook]:
@@ -278,7 +292,10 @@ def agent_knowledge(*, space: Space, notebook_ids: Iterable[uuid.UUID | str]) ->
         except ValueError:
             missing.add(notebook_id)
     notebooks = selectors.notebooks_with_ids(space, wanted)
-    missing |= wanted - {notebook.pk for notebook in notebooks}
+    # Kept until the agent's knowledge is saved: one deleted meanwhile is as unknown as any other.
+    held = hold_rows(Notebook, [notebook.pk for notebook in notebooks])
+    notebooks = [notebook for notebook in notebooks if notebook.pk in held]
+    missing |= wanted - held
     if missing:
         raise ValidationError(
             {
@@ -298,6 +315,7 @@ def agent_create(
     unknown = set(fields) - AGENT_FIELDS
     if unknown:
         raise ValidationError({name: "Unknown field." for name in sorted(unknown)})
+    hold_row(Space, space.pk)
     knowledge = agent_knowledge(space=space, notebook_ids=notebook_ids)
     agent = Agent(space=space, owner=owner, **fields)
     _clean_and_save(agent)
@@ -310,6 +328,8 @@ def agent_update(
     *, agent: Agent, notebook_ids: Iterable[uuid.UUID | str] | None = None, **fields: object
 ) -> Agent:
     """Change the agent's fields and, when ``notebook_ids`` is given, replace its knowledge."""
+    # Deleted since it was read: gone (a save would insert it again).
+    lock_row(Agent, agent.pk)
     _apply(agent, fields, AGENT_FIELDS)
     knowledge = (
         None if notebook_ids is None else agent_knowledge(space=agent.space, notebook_ids=notebook_ids)
@@ -320,5 +340,8 @@ def agent_update(
     return agent
 
 
+@transaction.atomic
 def agent_delete(*, agent: Agent) -> None:
+    """Delete the agent (its knowledge links go with it); deleted meanwhile: ``DoesNotExist``."""
+    lock_row(Agent, agent.pk, delete=True)
     agent.delete()

@@ -9,7 +9,6 @@ so the worker's run waits with its space, notebook and documents written but not
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import requests
 from django.db import connection, transaction
 
+from aether.tests.concurrency import poll_for_row
 from notebooks.models import Agent, Document, Notebook
 from onboarding.models import UserOnboarding
 from onboarding.recording import ABANDONED_RUN_ERROR
@@ -49,21 +49,15 @@ def agents_table_locked() -> Iterator[None]:
         holder.join(timeout=15)
 
 
-def client_port_waiting_for_the_agents_table(timeout: float = 30) -> int:
-    """The client port of the connection whose insert waits for ``agents_table_locked`` (polled until
-    there is one)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-                " WHERE l.relation = 'notebooks_agent'::regclass AND NOT l.granted"
-            )
-            found = cursor.fetchone()
-            if found:
-                return found[0]
-            time.sleep(0.05)
-    raise AssertionError(f"no onboarding run reached its agent step within {timeout} s")
+def client_port_waiting_for_the_agents_table() -> int:
+    """The client port of the connection whose insert waits for ``agents_table_locked``."""
+    (port,) = poll_for_row(
+        "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.relation = 'notebooks_agent'::regclass AND NOT l.granted",
+        what="no onboarding run reached its agent step",
+        timeout=30,
+    )
+    return port
 
 
 def process_with_local_port(port: int, pids: list[int]) -> int:
