@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from accounts.models import Membership, Space, User
 from accounts.selectors import user_by_email
 from accounts.sessions import user_sessions_end
+from aether.errors import ConflictError, NotFoundError
 from aether.rows import hold_row, hold_rows
 
 logger = logging.getLogger("aether.accounts")
@@ -288,7 +289,7 @@ def membership_add(*, space: Space, user: User, role: str = Membership.Role.MEMB
     return membership
 
 
-class MembershipConflict(Exception):
+class MembershipConflict(ConflictError):
     """The change would leave the space in a state it must never be in (no owner, a duplicate member)."""
 
 
@@ -312,8 +313,10 @@ def _lock_owners(space: Space) -> list[Membership]:
     )
 
 
-class UnknownEmail(Exception):
+class UnknownEmail(NotFoundError):
     """Nobody with this verified e-mail address has signed in yet."""
+
+    default_message = "No user with this e-mail address has signed in yet."
 
 
 def _is_member(space: Space, user: User) -> bool:
@@ -334,7 +337,7 @@ def member_add_by_email(*, space: Space, actor: User, email: str, role: str) -> 
     user = user_by_email(email)
     # Held until the membership commits; deleted meanwhile, the user is as unknown as any other.
     if user is None or not hold_rows(User, [user.pk]):
-        raise UnknownEmail("No user with this e-mail address has signed in yet.")
+        raise UnknownEmail()
     duplicate = MembershipConflict("This user is already a member; change their role instead.")
     hold_row(Space, space.pk)  # deleted meanwhile: gone, not a foreign key violation at commit
     if _is_member(space, user):

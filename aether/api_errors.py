@@ -1,7 +1,8 @@
 """Every error of the JSON API is JSON: ``{"detail": ...}``, or DRF's field errors for invalid input.
 
-Services raise Django's ``ValidationError`` and a few domain exceptions; they are turned into HTTP
-answers here, once, rather than in each view.
+Services raise Django's ``ValidationError`` and the domain's errors (``aether.errors.DomainError``,
+each carrying its HTTP status); they are turned into HTTP answers here, once, rather than in each
+view, and without knowing any app.
 """
 
 from django.conf import settings
@@ -17,9 +18,7 @@ from rest_framework.fields import get_error_detail
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.services import MembershipConflict
-from notebooks.services import DocumentTooLarge
-from notebooks.uploads import UploadTooLarge
+from aether.errors import DomainError
 
 API_PREFIX = "/api/"
 
@@ -30,13 +29,19 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
+class DomainErrorAnswer(exceptions.APIException):
+    """A ``DomainError`` as DRF answers it: its status, and its message as the detail, or under the
+    name of the field it is about."""
+
+    def __init__(self, error: DomainError) -> None:
+        detail = {error.field: [error.message]} if error.field else error.message
+        super().__init__(detail, code=error.code)
+        self.status_code = error.status_code
 
 
 def _as_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, DomainError):
+        return DomainErrorAnswer(exc)
     if isinstance(exc, DjangoValidationError):
         detail = get_error_detail(exc)
         # A message about no field in particular reads as the answer's detail.
@@ -45,14 +50,8 @@ def _as_api_exception(exc: Exception) -> Exception:
         if NON_FIELD_ERRORS in detail:
             detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
         return exceptions.ValidationError(detail)
-    if isinstance(exc, DocumentTooLarge):
-        return PayloadTooLarge(str(exc))
-    if isinstance(exc, UploadTooLarge):
-        return PayloadTooLarge(str(exc))
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
-    if isinstance(exc, MembershipConflict):
-        return Conflict(str(exc))
     if isinstance(exc, ObjectDoesNotExist):
         # Something looked up a moment ago is gone (deleted concurrently): as if it never was.
         return exceptions.NotFound()
@@ -101,7 +100,8 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def request_too_large(request: HttpRequest, exception: RequestDataTooBig) -> HttpResponse:
-    upload = isinstance(exception, UploadTooLarge)
+    # A document's upload refused by its own limit (notebooks.uploads) says so in its message.
+    upload = isinstance(exception, DomainError)
     if _is_api(request):
         detail = str(exception) if upload else PayloadTooLarge.default_detail
         return JsonResponse({"detail": detail}, status=413)

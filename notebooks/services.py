@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import Space, User
+from aether.errors import TooLargeError
 from aether.rows import hold_row, hold_rows, lock_row, touch_row
 from notebooks import selectors
 from notebooks.models import Agent, Document, Notebook
@@ -59,7 +60,7 @@ AGENT_FIELDS = frozenset(
 AGENT_KNOWLEDGE_MAX = 100
 
 
-class DocumentTooLarge(Exception):
+class DocumentTooLarge(TooLargeError):
     """The document is larger than ``DOCUMENT_MAX_BYTES``."""
 
     def __init__(self, size: int, limit: int) -> None:

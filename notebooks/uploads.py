@@ -22,14 +22,18 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
+from aether.errors import TooLargeError
 from notebooks.sizes import size_text
 
 # Room for a multipart envelope (boundaries, part headers, the other fields) around the file.
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
 
 
-class UploadTooLarge(RequestDataTooBig):
-    """A multipart request too large to read at all; its message says so to the user."""
+class UploadTooLarge(RequestDataTooBig, TooLargeError):
+    """A multipart request too large to read at all; its message says so to the user.
+
+    Also Django's ``RequestDataTooBig``: raised while Django reads the body, it is answered as that is
+    (``aether.api_errors.bad_request``), with this message."""
 
     def __init__(self, size: int, limit: int) -> None:
         self.size, self.limit = size, limit

@@ -13,14 +13,18 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connection
 
+from aether.errors import UnavailableError
+
 # PostgreSQL cancels a statement with query_canceled (57014) and a lock wait with lock_not_available
 # (55P03) when the bounds set here run out.
 TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
 _SET_BOUNDS = "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
 
 
-class OnboardingTimeout(Exception):
-    """The run outlasted its deadline; the message says so in the words staff and users see."""
+class OnboardingTimeout(UnavailableError):
+    """The run outlasted its deadline; the message says so in the words staff and users see.
+
+    Recorded on the run, never raised by ``onboard_user``."""
 
 
 class Deadline:

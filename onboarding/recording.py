@@ -57,6 +57,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from aether.database_outage import is_database_outage
+from aether.errors import ConflictError
 from aether.request_id import current_request_id
 from onboarding import steps
 from onboarding.deadline import Deadline, OnboardingTimeout, is_timeout
@@ -75,8 +76,10 @@ ABANDONED_RUN_ERROR = "The process running it stopped before it finished."
 RUN_ALIVE_LOCK = 0x0B0A2D
 
 
-class OnboardingError(Exception):
-    """A run could not finish; the message is what staff and the user see."""
+class OnboardingError(ConflictError):
+    """A run could not finish; the message is what staff and the user see.
+
+    Recorded on the run, never raised by ``onboard_user``: the run is the answer."""
 
 
 @dataclass(frozen=True)

@@ -99,10 +99,7 @@ class MemberListView(GenericAPIView):
         space = _membership_or_404(request, space_id).space
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            membership = services.member_add_by_email(space=space, actor=request.user, **data.validated_data)
-        except services.UnknownEmail as exc:
-            raise exceptions.NotFound(str(exc)) from exc
+        membership = services.member_add_by_email(space=space, actor=request.user, **data.validated_data)
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
