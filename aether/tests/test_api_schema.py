@@ -156,11 +156,14 @@ def test_no_generated_request_makes_a_server_error(wsgi_app, signed_in):
             # Invalid input too (wrong types, out-of-range values, malformed X-Space-ID): 4xx, never 5xx.
             strategy = strategy | operation.as_strategy(GenerationMode.NEGATIVE)
 
+        # Derandomised: every run generates the same requests (a seed derived from the test), so a
+        # failure is found again by running it again, and no run fails by the luck of the draw.
         @given(case=strategy)
         @settings(
             max_examples=8,
             deadline=None,
             database=None,
+            derandomize=True,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         )
         def call(case, *, existing_ids: bool) -> None:

@@ -7,7 +7,6 @@
 """
 
 import threading
-import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,6 +14,7 @@ from django.db import connection, transaction
 
 from accounts.models import Space
 from accounts.services import space_create_organization
+from aether.tests.concurrency import wait_until_blocked
 from notebooks.models import Notebook
 from notebooks.services import (
     AGENT_KNOWLEDGE_MAX,
@@ -154,7 +154,7 @@ def test_a_name_being_taken_by_another_transaction_waits_for_it_and_is_refused(u
     for thread in threads:
         thread.start()
     created.wait(10)
-    time.sleep(0.5)  # the second request is now waiting for the space's lock
+    wait_until_blocked()  # the second request waits for the space's lock
     release.set()
     for thread in threads:
         thread.join(15)

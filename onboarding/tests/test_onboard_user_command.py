@@ -1,14 +1,8 @@
 """``manage.py onboard_user``: what an operator types and sees."""
 
-import fcntl
 import json
-import os
 import re
-import struct
 import sys
-import termios
-import threading
-import time
 import uuid
 from io import StringIO
 
@@ -24,6 +18,7 @@ from onboarding import services
 from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
+from onboarding.tests.terminal import Terminal
 
 pytestmark = pytest.mark.django_db
 
@@ -305,37 +300,18 @@ def test_all_incomplete_commits_user_by_user_and_can_run_again(make_user, monkey
 @pytest.fixture
 def terminal_stderr(monkeypatch):
     """Make ``sys.stderr`` a real terminal (a pseudo-terminal) and collect what is written to it."""
-    main_fd, tty_fd = os.openpty()
-    # A terminal of 24 rows by 100 columns, as a window would report.
-    fcntl.ioctl(tty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    tty = open(tty_fd, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        # Read continuously, so a full terminal buffer never blocks the command's writes.
-        while True:
-            try:
-                chunk = os.read(main_fd, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    terminal = Terminal()
+    tty = open(terminal.tty_fd, "w", encoding="utf-8", buffering=1, closefd=False)  # noqa: SIM115 - closed below
 
     def written() -> str:
         tty.flush()
-        time.sleep(0.2)
-        return b"".join(chunks).decode("utf-8", errors="replace")
+        return terminal.text()
 
     # Swapped in the test's own phase: pytest's output capture resets sys.stderr after set-up.
     yield lambda: monkeypatch.setattr(sys, "stderr", tty), written
     monkeypatch.undo()
     tty.close()
-    reader.join(timeout=2)
-    os.close(main_fd)
+    terminal.close()
 
 
 def test_a_progress_bar_on_a_terminal_for_many_users(terminal_stderr):

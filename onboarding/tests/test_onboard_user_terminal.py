@@ -5,13 +5,9 @@ exactly as an operator types it, and once in this process where a failure can be
 """
 
 import logging
-import os
 import re
-import struct
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +16,7 @@ from django.db import connection
 from accounts.models import User
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
+from onboarding.tests.terminal import Terminal
 from onboarding.tests.test_onboard_user_command import bulk_users, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,40 +28,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 def screen_lines(raw: str) -> list[str]:
     """Every piece of text the terminal was given between carriage returns and newlines, escapes removed."""
     return [piece.strip() for piece in re.split(r"[\r\n]+", ANSI.sub("", raw)) if piece.strip()]
-
-
-class Terminal:
-    """A pseudo-terminal of 24 rows by 100 columns, and everything written to it."""
-
-    def __init__(self) -> None:
-        import fcntl
-        import termios
-
-        self.main_fd, self.tty_fd = os.openpty()
-        fcntl.ioctl(self.tty_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-        self.chunks: list[bytes] = []
-        self.reader = threading.Thread(target=self._drain, daemon=True)
-        self.reader.start()
-
-    def _drain(self) -> None:
-        # Read all the time, so a full terminal buffer never blocks the writer.
-        while True:
-            try:
-                chunk = os.read(self.main_fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.chunks.append(chunk)
-
-    def text(self) -> str:
-        time.sleep(0.3)
-        return b"".join(self.chunks).decode("utf-8", errors="replace")
-
-    def close(self) -> None:
-        os.close(self.tty_fd)
-        self.reader.join(timeout=5)
-        os.close(self.main_fd)
 
 
 @pytest.fixture
