@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
+from onboarding.tests.operator import operator_environment
 from onboarding.tests.terminal import Terminal
 from onboarding.tests.test_onboard_user_command import bulk_users, run_command
 
@@ -39,18 +39,10 @@ def terminal():
 
 def operator_runs(terminal: Terminal, *args: str) -> int:
     """``manage.py onboard_user ARGS`` in its own process, stdout and stderr on the terminal."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(ROOT),
-        "DJANGO_DEBUG": "true",
-        "OIDC_ISSUER": "",
-        # The test's own database, where this test committed its users.
-        "DATABASE_URL": "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict),
-    }
     process = subprocess.run(
         [sys.executable, "manage.py", "onboard_user", *args],
         cwd=ROOT,
-        env=env,
+        env=operator_environment(),
         stdin=subprocess.DEVNULL,
         stdout=terminal.tty_fd,
         stderr=terminal.tty_fd,
