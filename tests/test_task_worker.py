@@ -55,6 +55,14 @@ def test_the_worker_runs_an_enqueued_task_then_waits_for_more_and_stops_on_sigte
         assert result.status == TaskResultStatus.SUCCESSFUL, log.read_text()
         assert result.return_value == {"greeting": "hello", "pid": worker.pid}
         assert worker.pid != os.getpid()
+        wait_for(
+            lambda: (
+                f"Task id={result.id} path=tests.worker_tasks.report_process state=SUCCESSFUL"
+                in log.read_text()
+            ),
+            seconds=10,
+            describe=log.read_text,
+        )
 
         # With nothing left in the queue it idles, polling, until it is stopped.
         time.sleep(1)
