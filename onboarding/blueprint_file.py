@@ -48,6 +48,8 @@ REQUIRED_DOCUMENT_FIELDS = ("name", "content", "order")
 # Texts longer than this (in lines, both versions together) are compared by size, not line by line.
 DIFF_MAX_LINES = 20_000
 SHOWN_KEY_MAX = 60
+# Levels of arrays and objects: a blueprint needs 4 (a document's field); deeper is refused unread.
+NESTING_MAX = 8
 
 
 def blueprint_file_max_bytes() -> int:
@@ -216,25 +218,41 @@ def _decode(data: bytes) -> object:
     raise BlueprintFileInvalid({WHOLE_FILE: [problem]})
 
 
+def _short(key: str) -> str:
+    """A key as a problem's place names it: cut short, as a file may hold a key of any length."""
+    return key if len(key) <= SHOWN_KEY_MAX else key[: SHOWN_KEY_MAX - 1] + "…"
+
+
 def _shown_key(key: str) -> str:
-    key = key if len(key) <= SHOWN_KEY_MAX else key[: SHOWN_KEY_MAX - 1] + "…"
-    return json.dumps(key, ensure_ascii=False)
+    return json.dumps(_short(key), ensure_ascii=False)
 
 
-def _repeated_keys(value: object, where: str, parsed: _Parsed) -> None:
-    """Report every object, anywhere in the file, that has a key written twice."""
-    if isinstance(value, _Object):
-        for key in value.repeated:
-            place = f"{where}.{key}" if where else key
-            parsed.add(
-                place,
-                f"The key {_shown_key(key)} is written more than once in the same object; write it once.",
+def _check_objects(value: object, parsed: _Parsed) -> None:
+    """Report every object, anywhere in the file, with a key written twice; refuse deep nesting.
+
+    A blueprint's values are at most four levels deep (``documents[0].name``); anything deeper is no
+    blueprint, and is refused before any check that would descend into it.
+    """
+    pending = [(value, "", 1)]
+    while pending:
+        item, where, depth = pending.pop()
+        if depth > NESTING_MAX and isinstance(item, dict | list):
+            problem = (
+                f"Arrays and objects are nested too deeply here; a blueprint nests at most {NESTING_MAX}."
             )
-        for key, item in value.items():
-            _repeated_keys(item, f"{where}.{key}" if where else key, parsed)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _repeated_keys(item, f"{where}[{index}]", parsed)
+            raise BlueprintFileInvalid({where: [problem]})
+        if isinstance(item, _Object):
+            for key in item.repeated:
+                parsed.add(
+                    f"{where}.{_short(key)}" if where else _short(key),
+                    f"The key {_shown_key(key)} is written more than once in the same object; write it once.",
+                )
+            pending.extend(
+                (child, f"{where}.{_short(key)}" if where else _short(key), depth + 1)
+                for key, child in item.items()
+            )
+        elif isinstance(item, list):
+            pending.extend((child, f"{where}[{index}]", depth + 1) for index, child in enumerate(item))
 
 
 def _fields_of(
@@ -245,7 +263,7 @@ def _fields_of(
     for key in value:
         if key not in known:
             parsed.add(
-                f"{prefix}{key}",
+                f"{prefix}{_short(key)}",
                 f"Unknown field {_shown_key(key)}; the fields here are {', '.join(known)}.",
             )
     for name in required:
@@ -261,7 +279,7 @@ def _parse(data: bytes, *, note: str | None) -> _Parsed:
         raise BlueprintFileInvalid(
             {WHOLE_FILE: ['A blueprint file is one JSON object: {"space_name_template": …, "notebook": …}.']}
         )
-    _repeated_keys(value, "", parsed)
+    _check_objects(value, parsed)
     _fields_of(value, "", TOP_FIELDS, REQUIRED_TOP_FIELDS, parsed)
     if "space_name_template" in value:
         parsed.fields["space_name_template"] = value["space_name_template"]

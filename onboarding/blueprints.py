@@ -58,14 +58,30 @@ class BlueprintUnchanged(ValidationError):
     """The new version would be the same as the current one, so nothing is published."""
 
 
+def _unstorable(text: str) -> str | None:
+    """What in ``text`` cannot be stored: NUL characters, or half a character (a lone surrogate).
+
+    A form never sends either; a JSON file can ("\\u0000", "\\ud800"), and the database refuses both.
+    """
+    if "\x00" in text:
+        return "NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a lone surrogate (\\ud800 to \\udfff), half of a character"
+    return None
+
+
 def _type_error(name: str, value: object) -> str | None:
     """Why ``value`` cannot be the blueprint field ``name``, if its type or content rules it out."""
     if name in TAG_FIELDS:
         if not isinstance(value, list):
             # Said here: an empty value (None, "") never reaches a model field's validators.
             return "Tags must be a list of strings."
-        if any(isinstance(tag, str) and "\x00" in tag for tag in value):
-            return "Tags must not contain NUL characters."
+        for tag in value:
+            unstorable = _unstorable(tag) if isinstance(tag, str) else None
+            if unstorable:
+                return f"Tags must not contain {unstorable}."
         return None  # validate_tags, run by full_clean, says what else is wrong
     if name == "agent_temperature":
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -77,7 +93,8 @@ def _type_error(name: str, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         return "Enter text."
-    return "Must not contain NUL characters." if "\x00" in value else None
+    unstorable = _unstorable(value)
+    return f"Must not contain {unstorable}." if unstorable else None
 
 
 def _unix_newlines(text: str) -> str:
@@ -139,8 +156,9 @@ def _document_value(item: Mapping[str, object], name: str, position: int) -> tup
         return "", (None if name == "key" else "This field cannot be blank.")
     if not isinstance(value, str):
         return None, "Enter text."
-    if "\x00" in value:
-        return None, "Must not contain NUL characters."
+    unstorable = _unstorable(value)
+    if unstorable:
+        return None, f"Must not contain {unstorable}."
     if name == "content":
         value = _unix_newlines(value)
         if len(value.encode("utf-8")) > settings.DOCUMENT_MAX_BYTES:
@@ -284,8 +302,9 @@ def _generated_key(name: str, *, taken: set[str]) -> str:
 def _note_errors(change_note: object) -> list[str]:
     if not isinstance(change_note, str):
         return ["Enter text."]
-    if "\x00" in change_note:
-        return ["Must not contain NUL characters."]
+    unstorable = _unstorable(change_note)
+    if unstorable:
+        return [f"Must not contain {unstorable}."]
     if len(change_note.strip()) > NOTE_MAX_LENGTH:
         return [f"At most {NOTE_MAX_LENGTH} characters; this note has {len(change_note.strip())}."]
     return []

@@ -293,6 +293,22 @@ BAD_FILES = {
     ),
     "nested too deeply": (raw(b"[" * 100_000), ["(file): The file nests arrays or objects too deeply"]),
     "not an object": (raw(b"[1, 2]"), ["(file): A blueprint file is one JSON object"]),
+    "nested too deeply in a value": (
+        set_in("notebook.tags", [[[[[[[["welcome"]]]]]]]]),
+        ["notebook.tags[0][0][0][0][0][0]: Arrays and objects are nested too deeply here"],
+    ),
+    "half a character in a key": (
+        set_in("agent.\udc00key", "x"),
+        ["'agent.\\udc00key: Unknown field"],
+    ),
+    "a key of a million characters": (
+        set_in("agent." + "k" * 1_000_000, "x"),
+        [f'agent.{"k" * 59}…: Unknown field "{"k" * 59}…"'],
+    ),
+    "half a character": (
+        set_in("documents.0.content", "caf\ud800"),
+        ["documents[0].content: Must not contain a lone surrogate"],
+    ),
     "repeated top-level key": (
         with_repeated_key('"note":', '"x", "note":'),
         ['note: The key "note" is written more than once in the same object; write it once.'],

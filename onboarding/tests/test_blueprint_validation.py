@@ -61,6 +61,8 @@ INVALID = [
     (field("notebook_name", 12), "notebook_name", "Enter text."),
     (field("notebook_name", "x" * 201), "notebook_name", "at most 200"),
     (field("notebook_name", "Start\x00"), "notebook_name", "NUL"),
+    # Half a character, which a JSON file can spell ("\ud800") and no database column stores.
+    (field("notebook_name", "Start\ud800"), "notebook_name", "a lone surrogate"),
     (field("agent_name", ""), "agent_name", "cannot be blank"),
     (field("agent_model", ""), "agent_model", "cannot be blank"),
     (field("notebook_visibility", "everyone"), "notebook_visibility", "is not a valid choice"),
@@ -91,6 +93,7 @@ INVALID = [
     (field("agent_tags", [f"t{n}" for n in range(21)]), "agent_tags", "At most 20 tags"),
     (field("agent_tags", ["x" * 51]), "agent_tags", "longer than 50"),
     (field("agent_tags", ["a\x00b"]), "agent_tags", "NUL"),
+    (field("agent_tags", ["a\udfffb"]), "agent_tags", "Tags must not contain a lone surrogate"),
     # The documents as a whole.
     (replace_documents("Welcome.txt"), "documents", "The documents are a list."),
     (replace_documents({"name": "Welcome.txt"}), "documents", "The documents are a list."),
@@ -117,6 +120,7 @@ INVALID = [
     (document(2, content=""), "documents[2].content", "cannot be blank"),
     (document(2, content=b"bytes"), "documents[2].content", "Enter text."),
     (document(2, content="a\x00b"), "documents[2].content", "NUL"),
+    (document(2, content="a\ud800b"), "documents[2].content", "a lone surrogate"),
     (document(0, order=0), "documents[0].order", "from 1 to 1000"),
     (document(0, order=-3), "documents[0].order", "from 1 to 1000"),
     (document(0, order=1001), "documents[0].order", "from 1 to 1000"),
@@ -165,7 +169,12 @@ def test_a_document_larger_than_an_upload_may_be_is_refused(settings):
 
 @pytest.mark.parametrize(
     ("note", "message"),
-    [("x" * 256, "At most 255 characters; this note has 256."), ("why\x00", "NUL"), (None, "Enter text.")],
+    [
+        ("x" * 256, "At most 255 characters; this note has 256."),
+        ("why\x00", "NUL"),
+        ("why\ud800", "lone surrogate"),
+        (None, "Enter text."),
+    ],
 )
 def test_an_invalid_change_note_is_refused_with_the_other_errors(note, message):
     fields, documents = blueprint_as_input(blueprint_current())
