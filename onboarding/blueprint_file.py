@@ -48,7 +48,7 @@ REQUIRED_DOCUMENT_FIELDS = ("name", "content", "order")
 # Texts longer than this (in lines, both versions together) are compared by size, not line by line.
 DIFF_MAX_LINES = 20_000
 SHOWN_KEY_MAX = 60
-# Levels of arrays and objects: a blueprint needs 4 (a document's field); deeper is refused unread.
+# Levels of arrays and objects: a blueprint needs 4 (a document's field); deeper is refused before any check.
 NESTING_MAX = 8
 
 
