@@ -150,7 +150,7 @@ SUBCOMMANDS = (
     Subcommand("export", "print a blueprint version as JSON", export_arguments, export),
     Subcommand(
         "publish",
-        "check a JSON file of that shape and publish it as the next version",
+        "check a JSON file in the shape `export` prints and publish it as the next version",
         publish_arguments,
         publish,
     ),
