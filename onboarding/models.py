@@ -173,6 +173,12 @@ class UserOnboarding(models.Model):
         help_text="When the user dismissed the dashboard's note that their workspace is ready.",
     )
     last_error = models.TextField(blank=True)
+    received = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The sample documents the user received, by key: the version each came from, its name "
+        "and its text's SHA-256 then. Roll-outs read it to keep what the user renamed, edited or deleted.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

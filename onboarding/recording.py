@@ -202,6 +202,7 @@ class RunRecord:
                     agent_id=workspace.agent_id,
                     completed_at=workspace.completed_at or now,
                     last_error="",
+                    received=workspace.received,
                 )
             ],
             update_conflicts=True,
@@ -215,6 +216,7 @@ class RunRecord:
                 "agent",
                 "completed_at",
                 "last_error",
+                "received",
                 "updated_at",
             ],
         )

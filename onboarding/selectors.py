@@ -92,6 +92,7 @@ def onboarding_workspace(user: User, blueprint: Blueprint) -> Workspace:
         notebook_id=notebook_id,
         document_keys=document_keys,
         agent_id=found["onboarding_agent__id"],
+        received=found["onboarding__received"] or {},
     )
 
 
@@ -120,6 +121,7 @@ def _what_onboarding_finds() -> QuerySet[User]:
             "onboarding__status",
             "onboarding__attempts",
             "onboarding__completed_at",
+            "onboarding__received",
             "personal_space__id",
             "owner_is_member",
             "onboarding_notebook__id",

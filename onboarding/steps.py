@@ -16,10 +16,12 @@ takes them. Its name is what runs record, the API reports and the admin shows; i
 are what staff and the user read when it fails.
 """
 
+import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -46,6 +48,25 @@ class Sample:
     content: str
     order: int
 
+    @cached_property
+    def sha256(self) -> str:
+        """The text's SHA-256, hex: what a user's copy is compared with to tell whether they edited it."""
+        return text_sha256(self.content)
+
+    def receipt(self, version: int) -> "Receipt":
+        """What a user who receives this sample from ``version`` keeps a record of."""
+        return {"version": version, "name": self.name, "sha256": self.sha256}
+
+
+# What a user received of one sample: the version it came from, the name and the text's SHA-256 it had.
+# Kept per sample key on the user's onboarding state (``UserOnboarding.received``), so a roll-out can tell
+# a sample the user renamed, edited or deleted from one they left as it came.
+Receipt = dict[str, object]
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 @dataclass
 class Workspace:
@@ -68,6 +89,8 @@ class Workspace:
     notebook_id: uuid.UUID | None = None
     document_keys: frozenset[str] = frozenset()
     agent_id: uuid.UUID | None = None
+    # What the user received, by sample key; the documents step adds what it creates.
+    received: dict[str, Receipt] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,22 +168,26 @@ def notebook(workspace: Workspace) -> Missing:
     return Missing(names=[made.name], rows=[made])
 
 
+def sample_document(sample: Sample, notebook_id: uuid.UUID | None) -> Document:
+    """A user's copy of a sample document, in their onboarding notebook (unsaved)."""
+    return Document(
+        notebook_id=notebook_id,
+        name=sample.name,
+        mime_type="text/plain",
+        content=sample.content,
+        size_bytes=len(sample.content.encode("utf-8")),
+        metadata={"source": "onboarding", "is_sample": True, "order": sample.order},
+        onboarding_key=sample.key,
+    )
+
+
 def documents(workspace: Workspace) -> Missing:
     """The blueprint's sample documents the notebook does not hold (by key), in the blueprint's order."""
-    made = [
-        Document(
-            notebook_id=workspace.notebook_id,
-            name=sample.name,
-            mime_type="text/plain",
-            content=sample.content,
-            size_bytes=len(sample.content.encode("utf-8")),
-            metadata={"source": "onboarding", "is_sample": True, "order": sample.order},
-            onboarding_key=sample.key,
-        )
-        for sample in workspace.samples
-        if sample.key not in workspace.document_keys
-    ]
+    new = [sample for sample in workspace.samples if sample.key not in workspace.document_keys]
+    made = [sample_document(sample, workspace.notebook_id) for sample in new]
     workspace.document_keys |= {document.onboarding_key for document in made}
+    version = workspace.blueprint.version
+    workspace.received = {**workspace.received, **{sample.key: sample.receipt(version) for sample in new}}
     return Missing(names=[document.name for document in made], rows=made)
 
 
