@@ -231,6 +231,8 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters long (or unset: no /metrics).")
 
 ONBOARDING_TIMEOUT_SECONDS = env_int("ONBOARDING_TIMEOUT_SECONDS", 10, minimum=1)
+# A roll-out whose worker has not shown it is alive for this long is picked up again by another one.
+ROLLOUT_LEASE_SECONDS = env_int("ROLLOUT_LEASE_SECONDS", 30, minimum=1)
 DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 # Largest request body Django reads into memory (JSON bodies, multipart fields other than files).
 # A document sent as JSON escapes its text (newlines, quotes), so its body may be about twice the

@@ -203,6 +203,7 @@ class RunTrigger(models.TextChoices):
     RETRY = "retry", "Retry by the user"
     ADMIN = "admin", "Admin action"
     COMMAND = "command", "Management command"
+    ROLLOUT = "rollout", "Roll-out of a blueprint version"
 
 
 class RunStatus(models.TextChoices):
@@ -305,3 +306,93 @@ class OnboardingStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_name_display()}: {self.get_status_display()}"
+
+
+class RolloutStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+    COMPLETED = "completed", "Completed"
+
+
+# A roll-out in one of these has not ended: no other may start until it does.
+ROLLOUT_UNFINISHED = (RolloutStatus.RUNNING, RolloutStatus.PAUSED)
+
+
+class Rollout(models.Model):
+    """Bringing the users onboarded with older blueprint versions up to one version, in the background.
+
+    The users it reaches are fixed when it starts (``RolloutUser``); a worker takes them in batches,
+    each user in a transaction of their own. ``ticket`` names the one task allowed to work on it next,
+    and ``heartbeat_at`` says when that task last showed it was alive: a roll-out whose heartbeat is
+    older than the lease is picked up again with a new ticket (``onboarding.rollouts``).
+    """
+
+    Status = RolloutStatus
+
+    blueprint = models.ForeignKey(Blueprint, on_delete=models.PROTECT, related_name="rollouts")
+    to_version = models.PositiveIntegerField()
+    from_versions = models.JSONField(
+        default=list, help_text="The versions its users were on when it started."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Users it reaches, counted when it started.")
+    batch_size = models.PositiveIntegerField(default=200)
+    ticket = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RolloutStatus.values), name="onboarding_rollout_status"
+            ),
+            # One unfinished roll-out at a time, whoever starts it from wherever: an index on a constant.
+            models.UniqueConstraint(
+                models.Value(True),
+                condition=Q(status__in=ROLLOUT_UNFINISHED),
+                name="onboarding_rollout_one_at_a_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Roll-out of version {self.to_version} ({self.get_status_display().lower()})"
+
+
+class RolloutUser(models.Model):
+    """A user a roll-out reaches, and what became of them."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    rollout = models.ForeignKey(Rollout, on_delete=models.CASCADE, related_name="users", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    from_version = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    run = models.ForeignKey(OnboardingRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rollout", "user"], name="onboarding_rolloutuser_once"),
+        ]
+        indexes = [
+            # The next batch: the pending users of a roll-out, in order.
+            models.Index(
+                fields=["rollout", "user"],
+                condition=Q(outcome="pending"),
+                name="onboarding_rolloutuser_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.rollout}: {self.outcome}"
