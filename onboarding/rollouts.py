@@ -466,3 +466,22 @@ def _record_failure(
 def _describe(exc: Exception) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def rollouts_with_progress(*, limit: int = 50) -> list[RolloutProgress]:
+    """The newest roll-outs with their counts, in one query; unfinished ones whose worker died are picked
+    up again on the way."""
+    outcome = RolloutUser.Outcome
+    rollouts = list(
+        Rollout.objects.select_related("started_by")
+        .annotate(**{f"n_{name}": Count("users", filter=Q(users__outcome=name)) for name in outcome.values})
+        .order_by("-started_at")[:limit]
+    )
+    if any(rollout_revive_if_stale(r) for r in rollouts if r.status == Rollout.Status.RUNNING):
+        return rollouts_with_progress(limit=limit)
+    return [
+        RolloutProgress(
+            rollout=r, done=r.n_done, failed=r.n_failed, skipped=r.n_skipped, remaining=r.n_pending
+        )
+        for r in rollouts
+    ]

@@ -1,5 +1,5 @@
-"""The onboarding admin: users' onboarding status and action, the runs, and the versioned blueprint."""
+"""The onboarding admin: users' onboarding status and action, the runs, the blueprint and its roll-outs."""
 
-from onboarding.admin import blueprints, runs, users
+from onboarding.admin import blueprints, rollouts, runs, users
 
-__all__ = ["blueprints", "runs", "users"]
+__all__ = ["blueprints", "rollouts", "runs", "users"]

@@ -17,9 +17,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
 
 from onboarding.admin.blueprint_forms import BlueprintPublishing
+from onboarding.admin.rollouts import can_manage_rollouts
 from onboarding.blueprints import BLUEPRINT_FIELDS, blueprint_changes, blueprint_create_version
-from onboarding.models import Blueprint, BlueprintDocument
+from onboarding.models import ROLLOUT_UNFINISHED, Blueprint, BlueprintDocument, Rollout
 from onboarding.selectors import blueprint_current, blueprint_numbered, blueprint_preview
+from onboarding.upgrades import rollout_preview
 
 # The publish page's sections, in the order of what a new user receives.
 PUBLISH_FIELDSETS = (
@@ -110,6 +112,14 @@ class BlueprintAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
         context = {"can_publish": self.has_publish_permission(request), **(extra_context or {})}
+        current = blueprint_current()
+        if current is not None and str(current.pk) == object_id:
+            # The current version's page previews rolling it out to the users on older ones.
+            context.update(
+                rollout_preview=rollout_preview(current),
+                unfinished_rollout=Rollout.objects.filter(status__in=ROLLOUT_UNFINISHED).first(),
+                can_roll_out=can_manage_rollouts(request),
+            )
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     def publish_view(self, request: HttpRequest) -> HttpResponse:
@@ -173,7 +183,7 @@ class BlueprintAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"Published version {published.version} ({changes}). New users receive it from now on; users "
-            "onboarded before keep what they have until their onboarding is re-run.",
+            "onboarded before keep what they have until it is rolled out to them (from this version's page).",
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:onboarding_blueprint_changelist"))

@@ -17,6 +17,8 @@ STATUS_CLASSES = {
     "not_run": "muted",
     "skipped": "muted",
     "not_started": "muted",
+    "paused": "muted",
+    "cancelled": "bad",
 }
 
 

@@ -62,8 +62,8 @@ def test_the_migration_creates_the_permissions_it_needs_on_a_fresh_database():
 
 @pytest.mark.django_db
 def test_granting_a_permission_that_does_not_exist_fails_loudly():
-    with pytest.raises(LookupError, match=r"No such permissions: onboarding\.view_rollout\."):
-        grant_group_permissions(apps, ONBOARDING_MANAGERS, ["onboarding.view_rollout", "accounts.view_user"])
+    with pytest.raises(LookupError, match=r"No such permissions: onboarding\.view_launch\."):
+        grant_group_permissions(apps, ONBOARDING_MANAGERS, ["onboarding.view_launch", "accounts.view_user"])
     with pytest.raises(ValueError, match=r"app_label\.codename"):
         grant_group_permissions(apps, ONBOARDING_MANAGERS, ["view_user"])
 
