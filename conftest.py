@@ -30,6 +30,7 @@ pytest_plugins = [
     "onboarding.tests.faults",
     "tests.gunicorn",
     "tests.tcp_forwarder",
+    "onboarding.tests.rollout_fixtures",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -348,6 +348,7 @@ class Rollout(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "roll-out"
         ordering = ["-started_at"]
         get_latest_by = "started_at"
         constraints = [

@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, re_path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from onboarding.admin.display import status_badge
@@ -166,6 +167,10 @@ class RolloutAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_label(self, rollout: Rollout):
         return status_badge(rollout.status, rollout.get_status_display())
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, rollout: Rollout) -> str:
+        return f"{timezone.localtime(rollout.started_at):%Y-%m-%d %H:%M}"
 
     @admin.display(description="from versions")
     def from_label(self, rollout: Rollout) -> str:

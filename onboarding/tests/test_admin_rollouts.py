@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from onboarding.models import Blueprint, Rollout
 from onboarding.rollouts import rollout_start
-from onboarding.tests.conftest import publish_version_2
+from onboarding.tests.rollout_fixtures import publish_version_2
 
 pytestmark = pytest.mark.django_db
 

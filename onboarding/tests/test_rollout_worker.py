@@ -1,16 +1,10 @@
 """Roll-outs run by real workers (``manage.py db_worker`` processes) on the test database."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 
 from notebooks.models import Document
@@ -18,37 +12,11 @@ from onboarding.models import OnboardingRun, UserOnboarding
 from onboarding.rollouts import rollout_progress, rollout_start
 from onboarding.selectors import blueprint_current
 from onboarding.services import onboard_after_sign_in, onboard_user
-from onboarding.tests.conftest import NEW_WELCOME, RELEASE_NOTES, publish_version_2
+from onboarding.tests.rollout_fixtures import NEW_WELCOME, RELEASE_NOTES, publish_version_2
+from onboarding.tests.workers import LEASE_SECONDS, database_url, start_worker, stop
 from onboarding.upgrades import rollout_preview
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-LEASE_SECONDS = 2
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def start_worker() -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload", "--interval", "0.1"],
-        cwd=Path(settings.BASE_DIR),
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "DJANGO_SETTINGS_MODULE": "aether.test_settings",
-            "ROLLOUT_LEASE_SECONDS": str(LEASE_SECONDS),
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop(worker: subprocess.Popen) -> None:
-    worker.kill()
-    worker.wait(timeout=10)
 
 
 def wait_until(condition, *, timeout: float = 60, what: str = "the roll-out") -> None:

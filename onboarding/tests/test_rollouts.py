@@ -22,7 +22,7 @@ from onboarding.rollouts import (
 from onboarding.selectors import blueprint_current
 from onboarding.services import onboard_user
 from onboarding.steps import text_sha256
-from onboarding.tests.conftest import NEW_WELCOME, RELEASE_NOTES, publish_version_2
+from onboarding.tests.rollout_fixtures import NEW_WELCOME, RELEASE_NOTES, publish_version_2
 from onboarding.upgrades import rollout_preview
 
 pytestmark = pytest.mark.django_db
