@@ -211,9 +211,9 @@ def rollout_preview(blueprint: Blueprint, *, sample_size: int = 5) -> RolloutPre
     hold, and the version's samples once per process), decided by ``upgrade_for`` as the run decides.
     """
     states = list(
-        users_behind(blueprint).values_list(
-            "user_id", "user__email", "blueprint_version", "received", "notebook_id"
-        )
+        users_behind(blueprint)
+        .order_by("user__email")  # the users named per change come alphabetically
+        .values_list("user_id", "user__email", "blueprint_version", "received", "notebook_id")
     )
     held = held_documents(user_id for user_id, *_ in states)
     samples = blueprint_samples(blueprint)

@@ -79,3 +79,22 @@ class Queue:
 def queue() -> Queue:
     with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}):
         yield Queue()
+
+
+@pytest.fixture
+def fail_rollout_writes_for(monkeypatch: pytest.MonkeyPatch):
+    """``fail_rollout_writes_for(user)``: that user's roll-out writes raise "disk full" (a fault
+    injected into our own code: a full disk cannot be had on demand here)."""
+    from onboarding import rollouts
+
+    real = rollouts._write
+
+    def inject(user: User) -> None:
+        def failing(upgrade, user_id, notebook_id):
+            if user_id == user.pk:
+                raise RuntimeError("disk full")
+            real(upgrade, user_id, notebook_id)
+
+        monkeypatch.setattr(rollouts, "_write", failing)
+
+    return inject

@@ -217,17 +217,8 @@ def test_a_stale_roll_out_is_picked_up_again_and_no_user_is_done_twice(on_versio
     assert rollout_progress(rollout).done == 3
 
 
-def test_a_failing_user_is_recorded_and_the_others_go_on(on_version_1, queue, monkeypatch):
-    from onboarding import rollouts
-
-    real = rollouts._write
-
-    def failing(upgrade, user_id, notebook_id):
-        if user_id == on_version_1.renamed.pk:
-            raise RuntimeError("disk full")
-        real(upgrade, user_id, notebook_id)
-
-    monkeypatch.setattr(rollouts, "_write", failing)
+def test_a_failing_user_is_recorded_and_the_others_go_on(on_version_1, queue, fail_rollout_writes_for):
+    fail_rollout_writes_for(on_version_1.renamed)
     publish_version_2()
     rollout = rollout_start(actor=None)
     queue.work()

@@ -2,8 +2,10 @@
 
 ``export [VERSION]`` prints a version as JSON; ``publish FILE [--note TEXT] [--dry-run]`` publishes a
 file of that shape as the next version through the admin's own service and rules
-(``onboarding.blueprint_file``). A subcommand is a ``Subcommand``: its arguments and a small handler,
-listed in ``SUBCOMMANDS``.
+(``onboarding.blueprint_file``). ``rollout [--dry-run] [--wait]`` and ``rollouts`` preview, start,
+follow and list roll-outs of the current version to users onboarded before it (their handlers are
+in ``onboarding.management.rollout_subcommands``). A subcommand is a ``Subcommand``: its arguments and
+a small handler, listed in ``SUBCOMMANDS``.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from onboarding.blueprint_file import (
     blueprint_file_read,
 )
 from onboarding.blueprints import BlueprintUnchanged
+from onboarding.management.rollout_subcommands import rollout, rollout_arguments, rollouts, rollouts_arguments
 from onboarding.management.terminal import count, printable
 from onboarding.selectors import blueprint_current, blueprint_numbered
 
@@ -154,13 +157,23 @@ SUBCOMMANDS = (
         publish_arguments,
         publish,
     ),
+    Subcommand(
+        "rollout",
+        "start rolling the current version out to users onboarded before it "
+        "(--dry-run: count what it would change)",
+        rollout_arguments,
+        rollout,
+    ),
+    Subcommand("rollouts", "list roll-outs with their status and counts", rollouts_arguments, rollouts),
 )
 
 
 class Command(BaseCommand):
     help = (
         "The onboarding blueprint as a file: `export [VERSION]` prints a version as JSON, "
-        "`publish FILE [--note TEXT] [--dry-run]` publishes a file of that shape as the next version."
+        "`publish FILE [--note TEXT] [--dry-run]` publishes a file of that shape as the next version; "
+        "`rollout [--dry-run] [--wait]` rolls the current version out to users onboarded before it, "
+        "`rollouts` lists roll-outs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
