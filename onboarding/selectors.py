@@ -155,9 +155,13 @@ def onboarding_runs_of(user: User) -> QuerySet[OnboardingRun]:
 
 
 def onboarding_last_completed_run(user: User) -> OnboardingRun | None:
-    """The run that last completed the user's onboarding: how long it took is what the dashboard shows."""
+    """The run that last completed the user's onboarding: how long it took is what the dashboard shows.
+
+    A roll-out's run brings a completed onboarding to a newer version; it completes nothing.
+    """
     return (
         OnboardingRun.objects.filter(user=user, status=OnboardingRun.Status.COMPLETED)
+        .exclude(trigger=OnboardingRun.Trigger.ROLLOUT)
         .order_by("-started_at")
         .first()
     )

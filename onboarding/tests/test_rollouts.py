@@ -19,7 +19,7 @@ from onboarding.rollouts import (
     rollout_resume,
     rollout_start,
 )
-from onboarding.selectors import blueprint_current
+from onboarding.selectors import blueprint_current, onboarding_last_completed_run
 from onboarding.services import onboard_user
 from onboarding.steps import text_sha256
 from onboarding.tests.rollout_fixtures import NEW_WELCOME, RELEASE_NOTES, publish_version_2
@@ -119,6 +119,8 @@ def test_the_roll_out_brings_everyone_to_version_2_keeping_what_they_changed(on_
         "sha256": text_sha256(NEW_WELCOME),
     }
     assert received["faq"]["version"] == 1
+    # The dashboard still says how long the sign-in's onboarding took, not the roll-out's change.
+    assert onboarding_last_completed_run(users.untouched).trigger == "login"
 
 
 def test_a_text_the_user_edited_is_kept(on_version_1, queue):
