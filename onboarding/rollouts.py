@@ -30,7 +30,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -337,24 +337,27 @@ def _upgrade_user(batch: _Batch, entry_id: int, user_id: object, held: dict[str,
     started_at, started = timezone.now(), time.monotonic()
     try:
         with transaction.atomic():
-            found = _lock_and_read(user_id, entry_id)
-            if found is not None and found["outcome"] != RolloutUser.Outcome.PENDING:
-                return "gone"  # another worker did them already
+            state = _lock_and_read(user_id)
             if (
-                found is None
-                or found["status"] != OnboardingStatus.COMPLETED
-                or (found["blueprint_version"] or 0) >= rollout.to_version
+                state is None
+                or state.status != OnboardingStatus.COMPLETED
+                or (state.blueprint_version or 0) >= rollout.to_version
             ):
-                RolloutUser.objects.filter(pk=entry_id).update(outcome=RolloutUser.Outcome.SKIPPED)
-                return RolloutUser.Outcome.SKIPPED
+                # Also the way a user done by another worker meanwhile looks: their outcome is kept.
+                pending = RolloutUser.objects.filter(pk=entry_id, outcome=RolloutUser.Outcome.PENDING)
+                return (
+                    RolloutUser.Outcome.SKIPPED
+                    if pending.update(outcome=RolloutUser.Outcome.SKIPPED)
+                    else "gone"
+                )
             upgrade = upgrade_for(
                 samples=batch.samples,
                 version=rollout.to_version,
-                received=found["received"] or {},
+                received=state.received or {},
                 held=held,
-                has_notebook=found["notebook_id"] is not None,
+                has_notebook=state.notebook_id is not None,
             )
-            _write(upgrade, user_id, found["notebook_id"])
+            _write(upgrade, user_id, state.notebook_id)
             run = OnboardingRun.objects.create(
                 user_id=user_id,
                 trigger=OnboardingRun.Trigger.ROLLOUT,
@@ -373,27 +376,18 @@ def _upgrade_user(batch: _Batch, entry_id: int, user_id: object, held: dict[str,
         return _record_failure(batch, entry_id, user_id, started_at, started, exc)
 
 
-def _lock_and_read(user_id: object, entry_id: int) -> dict | None:
+def _lock_and_read(user_id: object) -> UserOnboarding | None:
     """Take the user's turn (onboarding's lock: ``FOR NO KEY UPDATE`` of their row) and read, in the same
-    statement, their onboarding state and their entry's outcome; ``None`` when the user is gone.
-
-    The state is read by subqueries, not a join: PostgreSQL locks no row on the nullable side of one.
-    """
-    state = UserOnboarding.objects.filter(pk=OuterRef("pk"))
-    return (
-        User.objects.select_for_update(no_key=True)
-        .filter(pk=user_id)
-        .annotate(
-            outcome=Subquery(RolloutUser.objects.filter(pk=entry_id).values("outcome")),
-            **{name: Subquery(state.values(name)) for name in STATE_READ},
-        )
-        .values("outcome", *STATE_READ)
-        .first()
-    )
+    statement, their onboarding state; ``None`` when the user, or their onboarding state, is gone."""
+    return _LOCK_AND_READ.filter(pk=user_id).first()
 
 
-# What a user's upgrade reads of their onboarding state, under the lock.
-STATE_READ = ("status", "blueprint_version", "received", "notebook_id")
+# Built once: assembling a query costs more than running this one. The lock is on the user's row only.
+_LOCK_AND_READ = (
+    UserOnboarding.objects.select_related("user")
+    .select_for_update(no_key=True, of=("user",))
+    .only("status", "blueprint_version", "received", "notebook_id", "user__id")
+)
 
 
 def _write(upgrade: Upgrade, user_id: object, notebook_id: object) -> None:
