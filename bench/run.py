@@ -25,6 +25,7 @@ from table import Row, format_table
 BENCHMARKS = (
     "onboarding_first_run",
     "onboard_all_incomplete",
+    "rollout",
     "notebook_search",
     "session_ending",
     "metrics_overhead",
