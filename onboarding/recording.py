@@ -27,6 +27,7 @@ then is not wrongly closed for long: its own outcome, written right after, repla
 Being transaction-level, the lock works through a pooler in transaction mode (PgBouncer).
 """
 
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -39,19 +40,20 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
-    Exists,
+    Count,
     Expression,
     F,
     Field,
     Func,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     TextField,
     Value,
     When,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
@@ -112,28 +114,44 @@ def take_turn(run: OnboardingRun) -> Turn | None:
     The blueprint is the one current when the run asked for its turn: a version published while it
     waited reaches the next run.
     """
-    current = Blueprint.objects.order_by("-version")
-    users = User.objects.select_for_update(no_key=True, of=("self",)).filter(pk=run.user_id)
+    users = _turn_query().filter(pk=run.user_id)
     if connection.vendor == "postgresql":
         # Evaluated as the user's row is read, before the wait for its lock: a run waiting for its
         # turn is already known alive.
         # The function returns void, which reads as "" in text.
         alive = _alive_lock("pg_advisory_xact_lock", Value(str(run.pk)), TextField())
         users = users.filter(Exact(Cast(alive, TextField()), ""))
-    found = (
-        users.annotate(
+    found = users.first()
+    if found is None:
+        return None
+    # The run itself was recorded as running before its transaction: any other one is someone else's.
+    return Turn(found["blueprint_id"], found["blueprint_version"], others_running=found["running"] > 1)
+
+
+@functools.cache
+def _turn_query() -> QuerySet[User]:
+    """What ``take_turn`` locks and reads, for any user: built once, then filtered per run.
+
+    Assembling the subqueries cost a run more than running them did.
+    """
+    current = Blueprint.objects.order_by("-version")
+    running = (
+        OnboardingRun.objects.filter(user=OuterRef("pk"), status=OnboardingRun.Status.RUNNING)
+        .order_by()
+        .values("user")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        User.objects.select_for_update(no_key=True, of=("self",))
+        .order_by()
+        .annotate(
             blueprint_id=Subquery(current.values("pk")[:1]),
             blueprint_version=Subquery(current.values("version")[:1]),
-            others_running=Exists(
-                OnboardingRun.objects.filter(
-                    user=OuterRef("pk"), status=OnboardingRun.Status.RUNNING
-                ).exclude(pk=run.pk)
-            ),
+            running=Coalesce(Subquery(running), 0),
         )
-        .values("blueprint_id", "blueprint_version", "others_running")
-        .first()
+        .values("blueprint_id", "blueprint_version", "running")
     )
-    return None if found is None else Turn(**found)
 
 
 @dataclass
