@@ -99,6 +99,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # Parameters bound by the server, and a statement prepared on a connection after it ran there
+    # twice: PostgreSQL then skips parsing and planning it (bench/RESULTS.md). Prepared statements
+    # live in the server's session, which PgBouncer before 1.21 in transaction mode does not keep.
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 2,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Background work: tasks are rows in the default database (django-tasks-db), so there is no other server to
