@@ -24,9 +24,14 @@ logger = logging.getLogger("aether.accounts")
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
 
+def _username_base(preferred: str) -> str:
+    """``preferred`` made valid for Django's username rules (and short enough for a numeric suffix)."""
+    return slugify(preferred.replace("@", "-at-"))[: USERNAME_MAX_LENGTH - 8] or "user"
+
+
 def _available_username(preferred: str) -> str:
     """``preferred`` made valid for Django's username rules, with a numeric suffix if it is taken."""
-    base = slugify(preferred.replace("@", "-at-"))[: USERNAME_MAX_LENGTH - 8] or "user"
+    base = _username_base(preferred)
     candidate, number = base, 1
     while User.objects.filter(username=candidate).exists():
         number += 1
@@ -34,25 +39,33 @@ def _available_username(preferred: str) -> str:
     return candidate
 
 
+def _insert_user(**fields: object) -> User:
+    """One INSERT. In autocommit mode it is a transaction of its own; inside a caller's transaction a
+    savepoint keeps that transaction usable when the INSERT is refused (a username or ``sub`` taken)."""
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return User.objects.create_user(**fields)
+    return User.objects.create_user(**fields)
+
+
 def user_create(
     *, sub: str | None, email: str = "", username: str = "", full_name: str = "", **extra: object
 ) -> User:
     """Create a user; the username is derived from ``username``, the e-mail or the ``sub`` and made unique.
 
-    A concurrent creation of the same username is retried with the next free one; a concurrent
-    creation of the same ``sub`` raises ``IntegrityError`` for the caller to resolve.
+    The derived name is tried first, as one INSERT; only when it is taken is a free one looked for. A
+    concurrent creation of the same username is retried with the next free one; a concurrent creation
+    of the same ``sub`` raises ``IntegrityError`` for the caller to resolve.
     """
     preferred = username or (email.split("@", 1)[0] if email else "") or (sub or "user")
+    candidate = _username_base(preferred)
     for _attempt in range(5):
-        candidate = _available_username(preferred)
         try:
-            with transaction.atomic():
-                return User.objects.create_user(
-                    username=candidate, email=email, sub=sub, full_name=full_name, **extra
-                )
+            return _insert_user(username=candidate, email=email, sub=sub, full_name=full_name, **extra)
         except IntegrityError:
             if sub and User.objects.filter(sub=sub).exists():
                 raise
+        candidate = _available_username(preferred)
     raise IntegrityError(f"Could not find a free username for {preferred!r}.")
 
 
@@ -84,7 +97,7 @@ def _roles(claims: Mapping[str, Any]) -> set[str]:
 
 def _username_fits(username: str, preferred: str) -> bool:
     """Whether ``username`` is already what ``preferred`` derives to (maybe with a numeric suffix)."""
-    base = slugify(preferred.replace("@", "-at-"))[: USERNAME_MAX_LENGTH - 8] or "user"
+    base = _username_base(preferred)
     suffix = username.removeprefix(base)
     return suffix == "" or (suffix.startswith("-") and suffix[1:].isdigit())
 
