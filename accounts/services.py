@@ -234,7 +234,9 @@ def user_sign_in(*, claims: Mapping[str, Any]) -> tuple[User, bool]:
     ``IntegrityError`` is resolved by reading the winner's row. Returns ``(user, created)``.
     """
     sub = claims["sub"]
-    user = User.objects.filter(sub=sub).first()
+    # With the user's onboarding state: the sign-in signal's receiver asks whether it completed, and
+    # joined here that answer costs no statement of its own.
+    user = User.objects.select_related("onboarding").filter(sub=sub).first()
     created = False
     if user is None:
         try:

@@ -130,6 +130,16 @@ def _what_onboarding_finds() -> QuerySet[User]:
     )
 
 
+def onboarding_completed(user: User) -> bool:
+    """Whether the user's onboarding completed.
+
+    Answered from the state read along with the user when it was (``select_related("onboarding")``,
+    as sign-in reads the user), else with one query.
+    """
+    state = getattr(user, "onboarding", None)  # None: no state yet (RelatedObjectDoesNotExist)
+    return state is not None and state.status == OnboardingStatus.COMPLETED
+
+
 def onboarding_state_of(user: User) -> UserOnboarding:
     """The user's onboarding state, unsaved and ``not_started`` when nothing ran yet."""
     state = UserOnboarding.objects.select_related("space", "notebook", "agent").filter(user=user).first()

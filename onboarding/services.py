@@ -31,9 +31,9 @@ from django.db import transaction
 from accounts.models import User
 from onboarding import steps
 from onboarding.deadline import Deadline
-from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
+from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep
 from onboarding.recording import OnboardingError, RunRecord, StepRecord, describe, take_turn
-from onboarding.selectors import blueprint_version_of, onboarding_workspace
+from onboarding.selectors import blueprint_version_of, onboarding_completed, onboarding_workspace
 
 logger = logging.getLogger("aether.onboarding")
 
@@ -67,14 +67,19 @@ def onboard_user(
     return record.run
 
 
-def onboard_after_sign_in(*, user: User, via: str) -> OnboardingRun | None:
+def onboard_after_sign_in(*, user: User, via: str, created: bool = False) -> OnboardingRun | None:
     """Onboard a user who just authenticated, unless their onboarding already completed.
 
-    Called for every successful sign-in; must never fail it, so even an unexpected error (the
-    database going away mid-run, say) is logged and swallowed.
+    ``created``: the sign-in created the user, whose onboarding then cannot have completed. Called for
+    every successful sign-in; must never fail it, so even an unexpected error (the database going away
+    mid-run, say) is logged and swallowed.
     """
-    if UserOnboarding.objects.filter(user=user, status=OnboardingStatus.COMPLETED).exists():
+    if not created and onboarding_completed(user):
         return None
+    # The run changes the state that may have been read along with the user: read it again if asked.
+    state_cache = User.onboarding.related
+    if state_cache.is_cached(user):
+        state_cache.delete_cached_value(user)
     try:
         return onboard_user(user=user, trigger=SIGN_IN_TRIGGERS[via])
     except Exception:

@@ -4,12 +4,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Membership, Space
+from accounts.models import Membership, Space, User
 from notebooks.models import Agent, Document, Notebook
 from onboarding.blueprints import blueprint_as_input, blueprint_create_version
 from onboarding.models import OnboardingRun, OnboardingStatus, UserOnboarding
 from onboarding.selectors import blueprint_current
-from onboarding.services import onboard_user
+from onboarding.services import onboard_after_sign_in, onboard_user
 from onboarding.steps import STEP_NAMES
 from onboarding.tests.faults import replace_onboarding_step
 
@@ -298,3 +298,27 @@ def test_a_version_number_published_again_after_a_rollback_is_read_again(make_us
     onboard_user(user=user, trigger="login")
 
     assert [d.content for d in Document.objects.filter(notebook__owner=user)] == ["Published.\n"]
+
+
+def test_a_sign_in_run_leaves_no_stale_onboarding_state_on_the_user(user, fail_step, monkeypatch):
+    fail_step("agent")
+    onboard_user(user=user, trigger="login")
+    monkeypatch.undo()  # the agent step works again
+    # As sign-in reads the user: with the onboarding state, which says "failed".
+    signed_in = User.objects.select_related("onboarding").get(pk=user.pk)
+    assert signed_in.onboarding.status == OnboardingStatus.FAILED
+
+    run = onboard_after_sign_in(user=signed_in, via="browser")
+
+    assert run.status == OnboardingRun.Status.COMPLETED
+    assert signed_in.onboarding.status == OnboardingStatus.COMPLETED
+
+
+def test_a_completed_user_signing_in_is_answered_from_the_state_read_with_them(user):
+    onboard_user(user=user, trigger="login")
+    signed_in = User.objects.select_related("onboarding").get(pk=user.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert onboard_after_sign_in(user=signed_in, via="bearer") is None
+
+    assert len(queries) == 0

@@ -1,0 +1,92 @@
+"""What sign-in reads and writes on its way: the user once, created with one INSERT, nothing re-read."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import User
+from accounts.services import user_create
+from onboarding.models import OnboardingRun
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/v1/users/me"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def sql_of(action) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        action()
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_returning_bearer_call_reads_the_user_once_and_answers_in_one_more_statement(
+    client, keycloak_issuer
+):
+    token = keycloak_issuer.access_token("kc-returning", name="Kay Cloak")
+    assert client.get(ME, **bearer(token)).json()["onboarding_status"] == "completed"
+
+    statements = sql_of(lambda: client.get(ME, **bearer(token)))
+
+    # The user with their onboarding state (completed: no run), then the personal space and status.
+    assert len(statements) == 2, statements
+    assert 'FROM "accounts_user"' in statements[0] and "onboarding_useronboarding" in statements[0]
+    assert OnboardingRun.objects.filter(user__sub="kc-returning").count() == 1
+
+
+def test_a_session_call_sends_no_fewer_statements_than_a_bearer_call(client, keycloak_issuer):
+    token = keycloak_issuer.access_token("kc-both")
+    client.get(ME, **bearer(token))
+    bearer_statements = sql_of(lambda: client.get(ME, **bearer(token)))
+    client.force_login(User.objects.get(sub="kc-both"))
+
+    session_statements = sql_of(lambda: client.get(ME))
+
+    assert len(bearer_statements) <= len(session_statements), (bearer_statements, session_statements)
+
+
+def test_a_first_bearer_call_creates_the_user_with_one_insert_and_no_username_lookup(client, keycloak_issuer):
+    token = keycloak_issuer.access_token("kc-new", preferred_username="kay")
+
+    statements = sql_of(lambda: client.get(ME, **bearer(token)))
+
+    on_users = [sql for sql in statements if '"accounts_user"' in sql.split(" WHERE ")[0]]
+    assert len(on_users) == 2, on_users  # looked up by sub, not found; then inserted
+    assert on_users[1].startswith('INSERT INTO "accounts_user"')
+    # A user the sign-in just created has not completed onboarding: nobody asks.
+    assert not any(sql.startswith('SELECT 1 AS "a" FROM "onboarding_useronboarding"') for sql in statements)
+    assert User.objects.get(sub="kc-new").username == "kay"
+
+
+def test_a_bearer_call_that_completes_an_earlier_failed_onboarding_answers_completed(
+    client, keycloak_issuer, fail_step, monkeypatch
+):
+    token = keycloak_issuer.access_token("kc-retry")
+    fail_step("agent")
+    assert client.get(ME, **bearer(token)).json()["onboarding_status"] == "failed"
+    monkeypatch.undo()  # the agent step works again
+
+    # The state read along with the user said "failed"; this call's run completes it.
+    body = client.get(ME, **bearer(token)).json()
+
+    assert body["onboarding_status"] == "completed"
+    assert body["personal_space_id"] is not None
+
+
+def test_a_taken_username_gets_the_next_free_one_inside_a_transaction():
+    user_create(sub="first", email="sam@example.com")
+
+    assert user_create(sub="second", email="sam@example.org").username == "sam-2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_username_gets_the_next_free_one_in_autocommit_mode():
+    user_create(sub="first", email="sam@example.com")
+
+    second = user_create(sub="second", email="sam@example.org")
+
+    assert second.username == "sam-2"
+    assert User.objects.filter(username__startswith="sam").count() == 2
