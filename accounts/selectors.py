@@ -1,8 +1,9 @@
 """Reads of users, spaces and memberships. Space access is decided here, once, for the API and the pages."""
 
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Membership, Space, User
 
@@ -10,6 +11,33 @@ from accounts.models import Membership, Space, User
 def personal_space_of(user: User) -> Space | None:
     """The user's personal space, or ``None`` before onboarding created it."""
     return Space.objects.filter(owner=user, type=Space.Type.PERSONAL).first()
+
+
+@dataclass(frozen=True)
+class UserStanding:
+    """What ``GET /api/v1/users/me`` says of a user beyond their own row."""
+
+    personal_space_id: uuid.UUID | None
+    onboarding_status: str
+
+
+def user_standing(user: User) -> UserStanding:
+    """The user's personal space and onboarding status, in one statement, read now.
+
+    Read afresh, not from relations cached on ``user``: the sign-in signal's receivers (onboarding)
+    may have just written both.
+    """
+    personal_space = Space.objects.filter(owner=OuterRef("pk"), type=Space.Type.PERSONAL).order_by()
+    found = (
+        User.objects.filter(pk=user.pk)
+        .annotate(personal_space_id=Subquery(personal_space.values("pk")[:1]))
+        .values("personal_space_id", "onboarding__status")
+        .first()
+    ) or {}
+    return UserStanding(
+        personal_space_id=found.get("personal_space_id"),
+        onboarding_status=found.get("onboarding__status") or "not_started",
+    )
 
 
 def personal_membership_of(user: User) -> Membership | None:

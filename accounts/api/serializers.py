@@ -25,11 +25,11 @@ class UserMeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_personal_space_id(self, user: User) -> str | None:
-        space = self.context["personal_space"]
-        return str(space.pk) if space else None
+        space_id = self.context["standing"].personal_space_id
+        return str(space_id) if space_id else None
 
     def get_onboarding_status(self, user: User) -> str:
-        return self.context["onboarding_status"]
+        return self.context["standing"].onboarding_status
 
 
 class SpaceSerializer(serializers.Serializer):

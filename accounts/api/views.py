@@ -4,8 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import UserMeSerializer
-from accounts.models import User
-from accounts.selectors import personal_space_of
+from accounts.selectors import user_standing
 
 
 class UserMeView(APIView):
@@ -13,11 +12,5 @@ class UserMeView(APIView):
 
     @extend_schema(responses=UserMeSerializer, operation_id="users_me")
     def get(self, request: Request) -> Response:
-        # Read afresh: the sign-in signal's receivers (onboarding) may have just written the user's
-        # onboarding row, which a relation cached on request.user would not show.
-        user = User.objects.select_related("onboarding").get(pk=request.user.pk)
-        context = {
-            "personal_space": personal_space_of(user),
-            "onboarding_status": getattr(getattr(user, "onboarding", None), "status", "not_started"),
-        }
-        return Response(UserMeSerializer(user, context=context).data)
+        standing = user_standing(request.user)
+        return Response(UserMeSerializer(request.user, context={"standing": standing}).data)
