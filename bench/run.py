@@ -24,6 +24,7 @@ from table import Row, format_table
 # In the order they run: the onboarding figures first, on a database holding nothing else.
 BENCHMARKS = (
     "onboarding_first_run",
+    "sign_in_paths",
     "onboard_all_incomplete",
     "rollout",
     "notebook_search",

@@ -68,13 +68,20 @@ def test_every_benchmark_runs_on_tiny_sizes_and_prints_one_table(scratch_url):
         "metrics: added median latency, /api/v1/users/me under gunicorn",
         "throttle: added median latency under gunicorn",
         "stock DRF throttle on DatabaseCache: statements per request",
+        "returning call, JWT / session",
+        "first bearer call minus returning, over the floor",
+        "web callback, new / returning user",
     ):
         assert measure in table, f"{measure!r} missing from:\n{table}"
-    statement_rows = [line for line in table.splitlines() if line.startswith("statements,")]
+    statement_rows = [line for line in table.splitlines() if line.startswith("statements, first onboarding")]
     assert len(statement_rows) == 2 and all(line.endswith("pass") for line in statement_rows), table
     concurrent = next(line for line in table.splitlines() if "concurrent first runs" in line)
     assert concurrent.endswith("pass"), table
-    for measure in ("throttle: statements added to a served API request", "shared counter:"):
+    for measure in (
+        "throttle: statements added to a served API request",
+        "shared counter:",
+        "statements, returning bearer call (JWT)",
+    ):
         row = next(line for line in table.splitlines() if line.startswith(measure))
         assert row.endswith("pass"), table
 
