@@ -10,6 +10,8 @@ once per ``JWKS_REFRESH_INTERVAL_SECONDS`` per issuer, so tokens with made-up ke
 Aether hammer the provider.
 """
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -197,10 +199,9 @@ def signing_key_for(token: str, *, refresh: bool = False) -> jwt.PyJWK:
     picked up without a restart; ``refresh`` asks for that fetch up front (a token without ``kid``
     whose signature the cached key refused). Either is rate-limited by ``signing_keys``.
     """
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise UnknownSigningKey(f"Malformed token header: {exc}") from exc
+    header = unverified_header(token)
+    if header is None:
+        raise UnknownSigningKey("Malformed token header.")
     alg = header.get("alg")
     if alg not in ALLOWED_ALGORITHMS:
         raise UnknownSigningKey(f"Algorithm {alg!r} is not accepted.")
@@ -239,12 +240,24 @@ def fetch_userinfo(access_token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
+def unverified_header(token: str) -> dict[str, Any] | None:
+    """The JOSE header of a compact JWS, read but not verified; ``None`` when ``token`` is not one.
+
+    Only the header is decoded: PyJWT's ``get_unverified_header`` decodes and checks every part of the
+    token, several times the cost, and verifying (``jwt.decode``) does that once anyway.
+    """
+    if token.count(".") != 2:
+        return None
+    encoded = token.partition(".")[0]
+    try:
+        header = json.loads(
+            base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=True)
+        )
+    except ValueError:  # binascii.Error, json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    return header if isinstance(header, dict) else None
+
+
 def looks_like_jwt(token: str) -> bool:
     """Whether ``token`` has a JWS header (three dot-separated parts, the first a JSON object)."""
-    if token.count(".") != 2:
-        return False
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        return False
-    return isinstance(header, dict)
+    return unverified_header(token) is not None

@@ -81,7 +81,7 @@ def _decode(
         # have replaced it since (the development provider makes a new key at every restart).
         # Fetch the key set again (rate-limited) and retry once if that brought another key.
         bad_signature = isinstance(exc.__cause__, jwt.InvalidSignatureError)
-        if not bad_signature or "kid" in jwt.get_unverified_header(token):
+        if not bad_signature or "kid" in (oidc.unverified_header(token) or {}):
             raise
         fresh = _signing_key(token, refresh=True)
         if fresh is key:
@@ -158,7 +158,7 @@ def verify_access_token(token: str) -> dict[str, Any]:
         raise InvalidToken(f"A {token_type} token is not an access token.")
     if any(name in claims for name in ID_TOKEN_ONLY_CLAIMS):
         raise InvalidToken("An ID token is not an access token.")
-    header_type = jwt.get_unverified_header(token).get("typ")
+    header_type = (oidc.unverified_header(token) or {}).get("typ")
     if header_type is not None and (
         not isinstance(header_type, str) or header_type.lower() not in ACCESS_TOKEN_HEADER_TYPES
     ):
