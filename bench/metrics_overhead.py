@@ -12,7 +12,6 @@ median latency under gunicorn. On a busy machine the gunicorn figures vary by mo
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,18 +19,13 @@ import tempfile
 import time
 
 import requests
+from loopback import free_port, wait_until_answering
 from scratch import ROOT
 from table import Row, at_most, info
 
 ROUNDS = 1000
 TINY_ROUNDS = 20
 TARGET_PERCENT = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(
@@ -66,15 +60,8 @@ def start_server(
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/healthz", timeout=2)
-            return process, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    sys.exit(f"gunicorn with {settings_module} did not start")
+    wait_until_answering(process, f"{url}/healthz", f"gunicorn with {settings_module}")
+    return process, url
 
 
 def session_cookie() -> dict[str, str]:

@@ -24,7 +24,6 @@ doing weighs on both alike.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 
 import requests
 from floor import Floor, blueprint_values
+from loopback import HOST, free_port, wait_until_answering
 from scratch import new_users
 from table import Row, at_most, info, median
 
@@ -42,7 +42,6 @@ EXTRA_STATEMENTS = 1
 FIRST_CALL_FLOOR_TARGET = 4.0
 CALLBACK_TARGET = 1.25
 ROUTE = "/api/v1/users/me"
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,8 @@ class Sizes:
     warm_up: int
 
 
-FULL = Sizes(returning_users=50, returning_rounds=1000, first_calls=200, callbacks=150, warm_up=20)
+FULL = Sizes(returning_users=50, returning_rounds=600, first_calls=120, callbacks=80, warm_up=10)
 TINY = Sizes(returning_users=2, returning_rounds=4, first_calls=3, callbacks=3, warm_up=1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def client():
@@ -207,15 +200,10 @@ def start_provider() -> tuple[subprocess.Popen, str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/.well-known/openid-configuration", timeout=2).raise_for_status()
-            return process, url
-        except requests.RequestException:
-            time.sleep(0.2)
-    process.kill()
-    sys.exit("the development OpenID provider did not start")
+    wait_until_answering(
+        process, f"{url}/.well-known/openid-configuration", "the development OpenID provider"
+    )
+    return process, url
 
 
 def callback_of(browser, provider: requests.Session, sub: str) -> str:
