@@ -91,6 +91,11 @@ def me(api, token: str | None = None) -> dict:
 # --- bearer calls ------------------------------------------------------------------------------------
 
 
+def access_token(issuer, sub: str) -> str:
+    """A JWT for ``sub`` valid for an hour: a run on a busy machine outlasts Keycloak's usual 5 minutes."""
+    return issuer.access_token(sub, exp=int(time.time()) + 3600)
+
+
 def bearer_rows(url: str, sizes: Sizes) -> list[Row]:
     from django.conf import settings
 
@@ -107,7 +112,7 @@ def bearer_rows(url: str, sizes: Sizes) -> list[Row]:
         api = client()
         # Known users: their first call signed them up and onboarded them.
         subs = [f"bench-bearer-{uuid.uuid4().hex[:12]}" for _ in range(sizes.returning_users)]
-        tokens = {sub: issuer.access_token(sub) for sub in subs}
+        tokens = {sub: access_token(issuer, sub) for sub in subs}
         for sub in subs:
             if me(api, tokens[sub])["onboarding_status"] != "completed":
                 raise RuntimeError(f"the first bearer call of {sub} did not complete onboarding")
@@ -142,7 +147,7 @@ def bearer_rows(url: str, sizes: Sizes) -> list[Row]:
             floor_users = new_users(sizes.warm_up + sizes.first_calls)
             for number, floor_user in enumerate(floor_users):
                 new_sub = f"bench-first-{uuid.uuid4().hex[:12]}"
-                token = issuer.access_token(new_sub)
+                token = access_token(issuer, new_sub)
                 known = subs[number % len(subs)]
                 if first_statements is None and number >= sizes.warm_up:
                     first_statements, _ = statements(lambda token=token: me(api, token))
