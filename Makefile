@@ -30,6 +30,7 @@ run: install
 ## test: install what the tests need and run the whole suite (DATABASE_URL picks the database)
 test: install-dev
 	scripts/ensure-chromium
+	scripts/ensure-pgbouncer
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## bench: every benchmark against a scratch PostgreSQL database (BENCH_DATABASE_URL), one table of figures

@@ -97,6 +97,10 @@ DATABASES = {
         env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
+        # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction) a cursor that outlives
+        # its transaction cannot work: the next statement may reach another server connection. Django then
+        # reads .iterator() results in chunks without one (README, "Capacity").
+        disable_server_side_cursors=env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(

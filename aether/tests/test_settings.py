@@ -40,7 +40,11 @@ def test_readers_parse_and_refuse(monkeypatch):
 
 def start_django(_code: str = "import django; django.setup()", **env: str) -> subprocess.CompletedProcess:
     """Run ``_code`` (by default, only Django's start-up) in a fresh process with ``env``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "OIDC_", "ONBOARDING_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "OIDC_", "ONBOARDING_", "DATABASE_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", _code],
         cwd=ROOT,
@@ -119,3 +123,19 @@ def test_an_empty_multiprocess_directory_means_single_process_metrics():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "None"
     assert not list(ROOT.glob("histogram_*.db"))
+
+
+def test_server_side_cursors_are_turned_off_for_a_pooler_in_transaction_mode():
+    code = (
+        "import django; django.setup(); from django.db import connection; "
+        "print(connection.settings_dict['DISABLE_SERVER_SIDE_CURSORS'])"
+    )
+    url = "postgres://postgres@127.0.0.1:6432/aether"
+
+    assert start_django(code, DJANGO_DEBUG="true", DATABASE_URL=url).stdout.strip() == "False"
+    pooled = start_django(
+        code, DJANGO_DEBUG="true", DATABASE_URL=url, DATABASE_DISABLE_SERVER_SIDE_CURSORS="true"
+    )
+    assert pooled.stdout.strip() == "True", pooled.stderr
+    refused = start_django(code, DJANGO_DEBUG="true", DATABASE_DISABLE_SERVER_SIDE_CURSORS="sometimes")
+    assert "DATABASE_DISABLE_SERVER_SIDE_CURSORS must be 'true' or 'false'" in refused.stderr
