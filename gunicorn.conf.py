@@ -67,4 +67,22 @@ access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
 )
 
-__all__ = ["access_log_format", "child_exit", "on_starting"]
+
+def when_ready(server) -> None:
+    """Say, once, what this server runs with: the settings above as gunicorn resolved them."""
+    config = server.cfg
+    server.log.info(
+        "Serving %s with %d %s workers x %d threads (timeout %ds, graceful timeout %ds, keep-alive %ds, "
+        "max requests %s)",
+        ", ".join(config.bind),
+        config.workers,
+        config.worker_class_str,
+        config.threads,
+        config.timeout,
+        config.graceful_timeout,
+        config.keepalive,
+        f"{config.max_requests} + up to {config.max_requests_jitter}" if config.max_requests else "unlimited",
+    )
+
+
+__all__ = ["access_log_format", "child_exit", "on_starting", "when_ready"]

@@ -39,6 +39,9 @@ def test_gunicorn_serves_health_with_the_worker_count_and_threads_of_the_environ
     log = server.log_text()
     assert "Using worker: gthread" in log
     assert log.count("Booting worker with pid") == 3
+    assert (
+        f"Serving {server.url.removeprefix('http://')} with 3 gthread workers x 3 threads (timeout 30s" in log
+    )
     # The access line, with the request id, goes to standard output.
     assert '"GET /healthz HTTP/1.1" 200' in log and "request_id=" in log
     # A gthread worker runs its request threads next to its main thread once it has served requests.
