@@ -39,7 +39,7 @@ from pathlib import Path
 import jwt
 import psycopg
 from cryptography.hazmat.primitives.asymmetric import rsa
-from scratch import ROOT, recreate_database, sibling_url
+from scratch import ROOT, drop_database, recreate_database, sibling_url
 from table import Row, at_least, at_most, info
 
 USERS, CLIENTS = 500, 32
@@ -381,6 +381,7 @@ def measure(url: str, tiny: bool) -> list[Row]:
         finally:
             server.stop()
             issuer.stop()
+            drop_database(database_url)
     return rows
 
 

@@ -31,6 +31,7 @@ BENCHMARKS = (
     "session_ending",
     "metrics_overhead",
     "throttle_overhead",
+    "load_new_users",
 )
 
 

@@ -53,9 +53,19 @@ def recreate_database(url: str) -> None:
     if not name.startswith(SCRATCH_PREFIX):
         raise NotScratch(f"Refusing to drop {name!r}: not a scratch database.")
     parts = urlsplit(url)
+    drop_database(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    """Drop the scratch database ``url`` names, when a benchmark that made it is done with it."""
+    name = database_name(url)
+    if not name.startswith(SCRATCH_PREFIX):
+        raise NotScratch(f"Refusing to drop {name!r}: not a scratch database.")
+    parts = urlsplit(url)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_django(url: str) -> None:

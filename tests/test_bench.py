@@ -71,16 +71,23 @@ def test_every_benchmark_runs_on_tiny_sizes_and_prints_one_table(scratch_url):
         "returning call, JWT / session",
         "first bearer call minus returning, over the floor",
         "web callback, new / returning user",
+        "load: new users/s, 10 new users, 2 clients",
+        "load: p99 latency, 10 new users, 2 clients",
+        "load: largest worker RSS after the run",
     ):
         assert measure in table, f"{measure!r} missing from:\n{table}"
     statement_rows = [line for line in table.splitlines() if line.startswith("statements, first onboarding")]
     assert len(statement_rows) == 2 and all(line.endswith("pass") for line in statement_rows), table
     concurrent = next(line for line in table.splitlines() if "concurrent first runs" in line)
     assert concurrent.endswith("pass"), table
+    # The throttle's statements, the returning bearer call's, and under load every new user's first
+    # call answered and onboarded them once, whatever the speed.
     for measure in (
         "throttle: statements added to a served API request",
         "shared counter:",
         "statements, returning bearer call (JWT)",
+        "load: errors,",
+        "load: users onboarded once",
     ):
         row = next(line for line in table.splitlines() if line.startswith(measure))
         assert row.endswith("pass"), table
@@ -107,3 +114,18 @@ def test_the_profile_of_first_onboardings_runs(scratch_url):
 
     assert result.returncode == 0, result.stderr
     assert "onboard_user" in result.stdout
+
+
+@pytest.mark.postgres
+def test_the_comparison_of_gunicorn_layouts_runs(scratch_url):
+    result = run_bench(
+        "--rounds", "1", "--tiny", script="bench/gunicorn_layouts.py", BENCH_DATABASE_URL=scratch_url
+    )
+
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "workers x" in line]
+    # Each layout's gunicorn says it runs what the layout asked for.
+    assert [row.split(" | ")[1] for row in rows] == [
+        "2 sync workers x 1 threads",
+        "2 gthread workers x 4 threads",
+    ], result.stdout
