@@ -39,9 +39,8 @@ def test_gunicorn_serves_health_with_the_worker_count_and_threads_of_the_environ
     log = server.log_text()
     assert "Using worker: gthread" in log
     assert log.count("Booting worker with pid") == 3
-    assert (
-        f"Serving {server.url.removeprefix('http://')} with 3 gthread workers x 3 threads (timeout 30s" in log
-    )
+    address = server.url.removeprefix("http://")
+    assert f"Serving {address} with 3 gthread workers x 3 threads (timeout 30s" in log
     # The access line, with the request id, goes to standard output.
     assert '"GET /healthz HTTP/1.1" 200' in log and "request_id=" in log
     # A gthread worker runs its request threads next to its main thread once it has served requests.
@@ -57,7 +56,7 @@ def test_the_defaults_are_the_measured_two_gthread_workers(start_gunicorn):
 
     assert len(workers) == 2
     log = server.log_text()
-    assert "Using worker: gthread" in log
+    assert "with 2 gthread workers x 4 threads (timeout 30s, graceful timeout" in log
     assert "GET /healthz" not in log, "GUNICORN_ACCESS_LOG=false writes no access lines"
 
 
@@ -68,7 +67,7 @@ def test_sync_workers_serve_one_request_at_a_time(start_gunicorn):
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
 
     assert len(workers) == 1
-    assert "Using worker: sync" in server.log_text()
+    assert "with 1 sync workers x 1 threads" in server.log_text()
     assert thread_count(workers[0]) == 1
 
 
