@@ -343,6 +343,27 @@ def backends(database_url: str) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def row_counts(database_url: str) -> dict[str, int]:
+    """Rows in each table of the database (exact counts: the statistics views lag behind)."""
+    with psycopg.connect(database_url) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
+        return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables}
+
+
+def rows_per_user(before: dict[str, int], after: dict[str, int], users: int) -> str:
+    """Rows added per user, in all and in how many tables; each table's share goes to standard error."""
+    added = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    listed = ", ".join(f"{name} {count / users:g}" for name, count in sorted(added.items()))
+    print(f"load_new_users: rows per new user: {listed}", file=sys.stderr, flush=True)
+    return f"{sum(added.values()) / users:g} in {len(added)} tables"
+
+
 def onboardings(database_url: str) -> tuple[int, int]:
     """(users, users with exactly one completed run and one notebook)."""
     with psycopg.connect(database_url) as conn:
@@ -389,9 +410,11 @@ def _measure(
     server: Server, database_url: str, tokens: list[str], clients: int, returning_calls: int
 ) -> list[Row]:
     workers = server.workers()
+    rows_before = row_counts(database_url)
     before = cpu_seconds(workers)
     new = run_clients(server.port, tokens, clients)
     server_cpu = cpu_seconds(workers) - before
+    rows = rows_per_user(rows_before, row_counts(database_url), len(tokens))
     database_pids = backends(database_url)
     database_cpu = cpu_seconds(database_pids)
     users, complete = onboardings(database_url)
@@ -424,6 +447,7 @@ def _measure(
             f"{count} of {count}",
             users == complete == count,
         ),
+        info("load: rows written per new user (table rows)", rows),
         info(
             "load: CPU per new user (gunicorn + PostgreSQL)",
             f"{new_cpu_ms:.1f} ms ({server_cpu:.1f} s + {database_cpu:.1f} s), "
