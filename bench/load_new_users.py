@@ -460,7 +460,8 @@ def _measure(
         ),
         info(
             "load: CPU per returning call (gunicorn + PostgreSQL)",
-            f"{returning_cpu_ms:.2f} ms, {1000 / returning_cpu_ms:.0f} calls per CPU-second",
+            f"{returning_cpu_ms:.2f} ms ({returning_server_cpu:.1f} s + {returning_database_cpu:.1f} s), "
+            f"{1000 / returning_cpu_ms:.0f} calls per CPU-second",
         ),
         info(
             "load: load generator CPU (new users, returning)",
