@@ -178,6 +178,10 @@ def start_server(database_url: str, issuer: Issuer, log: Path, **variables: str)
         OIDC_CLIENT_ID=CLIENT_ID,
         OIDC_CLIENT_SECRET="benchmark-load-secret",
         GUNICORN_BIND=f"127.0.0.1:{port}",
+        # Each thread's connection lives through the whole run, as it does through a short one by default
+        # (60 s): the CPU of its PostgreSQL backend is read at the end, and a backend replaced midway on a
+        # slow machine would take its CPU time with it.
+        DATABASE_CONN_MAX_AGE="3600",
         # Prometheus's multiprocess mode, as in the image: its files in a directory of this server's.
         PROMETHEUS_MULTIPROC_DIR=str(log.with_suffix(".metrics")),
         **variables,
