@@ -147,9 +147,16 @@ class Floor:
             )
             cursor.execute(
                 "INSERT INTO onboarding_useronboarding (user_id, status, attempts, blueprint_version, "
-                "completed_at, last_error, created_at, updated_at, agent_id, notebook_id, space_id) "
-                "VALUES (%s, 'completed', 1, %s, now(), '', now(), now(), %s, %s, %s)",
-                [user_id, blueprint.version, agent_id, notebook_id, space_id],
+                "completed_at, last_error, created_at, updated_at, agent_id, notebook_id, space_id, "
+                "received) VALUES (%s, 'completed', 1, %s, now(), '', now(), now(), %s, %s, %s, %s)",
+                [
+                    user_id,
+                    blueprint.version,
+                    agent_id,
+                    notebook_id,
+                    space_id,
+                    Jsonb({sample.key: sample.receipt(blueprint.version) for sample in blueprint.samples}),
+                ],
             )
             cursor.execute(
                 "INSERT INTO onboarding_onboardingrun (id, user_id, trigger, status, forced, "
