@@ -60,7 +60,7 @@ def test_every_benchmark_runs_on_tiny_sizes_and_prints_one_table(scratch_url):
         "WAL per first onboarding, 3 documents",
         "concurrent first runs for one user",
         "onboard_user --all-incomplete",
-        "roll-out, 20 users, one worker",
+        "users, one worker (db_worker in-process)",
         "roll-out: statements per user",
         "search 'getting started'",
         "sessions: logout by sub",
