@@ -4,7 +4,8 @@ Debian's pgbouncer (installed by ``scripts/ensure-pgbouncer``, which ``make test
 a free loopback port with a configuration of this test's own, ``pool_mode = transaction`` and fewer
 server connections than gunicorn has threads, so that consecutive transactions of one Django
 connection run on different PostgreSQL sessions. gunicorn (``tests/gunicorn.py``) reaches the test
-database only through it, with ``DATABASE_DISABLE_SERVER_SIDE_CURSORS=true`` as the README says; the
+database only through it, with ``DATABASE_DISABLE_SERVER_SIDE_CURSORS=true`` and
+``DATABASE_PREPARED_STATEMENTS=false`` as the README says; the
 tokens come from the Keycloak-shaped issuer on loopback.
 """
 
@@ -148,6 +149,8 @@ def test_concurrent_first_calls_through_pgbouncer_in_transaction_mode_onboard_ea
         workers=GUNICORN_WORKERS,
         DATABASE_URL=pgbouncer.url(),
         DATABASE_DISABLE_SERVER_SIDE_CURSORS="true",
+        # PgBouncer 1.18 cannot keep prepared statements between transactions (README, "Capacity").
+        DATABASE_PREPARED_STATEMENTS="false",
         GUNICORN_WORKER_CLASS="gthread",
         GUNICORN_THREADS=str(GUNICORN_THREADS),
     )
