@@ -30,10 +30,10 @@ Being transaction-level, the lock works through a pooler in transaction mode (Pg
 import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import (
@@ -154,6 +154,31 @@ def _turn_query() -> QuerySet[User]:
     )
 
 
+def take_turns(runs: Sequence[OnboardingRun]) -> dict[object, Turn]:
+    """``take_turn`` for the runs of many users at once (one run each): their turns, by user id.
+
+    The users' rows are locked in one statement, in the order of their primary keys, so two processes
+    locking overlapping sets wait for each other instead of deadlocking. On PostgreSQL the runs'
+    liveness locks are taken first, in one statement more: the runs are known alive while they wait.
+    A user who no longer exists has no turn.
+    """
+    if connection.vendor == "postgresql":
+        alive = _alive_lock("pg_advisory_xact_lock", Cast("id", TextField()), TextField())
+        runs_alive = OnboardingRun.objects.filter(pk__in=[run.pk for run in runs]).annotate(alive=alive)
+        list(runs_alive.values_list("alive"))
+    found = (
+        _turn_query()
+        .filter(pk__in=[run.user_id for run in runs])
+        .order_by("pk")
+        .values("pk", "blueprint_id", "blueprint_version", "running")
+    )
+    # Each run was recorded as running before its transaction: any other one is someone else's.
+    return {
+        row["pk"]: Turn(row["blueprint_id"], row["blueprint_version"], others_running=row["running"] > 1)
+        for row in found
+    }
+
+
 @dataclass
 class StepRecord:
     name: str
@@ -206,41 +231,52 @@ class RunRecord:
 
     def save_completed(self, workspace: steps.Workspace, deadline: Deadline) -> None:
         """Inside the run's transaction: the user's state, the run and its steps."""
-        now = timezone.now()
-        # One statement whether or not the state's row exists; the lock makes the values current.
-        UserOnboarding.objects.bulk_create(
-            [
-                UserOnboarding(
-                    user_id=self.run.user_id,
-                    status=OnboardingStatus.COMPLETED,
-                    attempts=workspace.attempts + 1,
-                    blueprint_version=workspace.blueprint.version,
-                    space_id=workspace.space_id,
-                    notebook_id=workspace.notebook_id,
-                    agent_id=workspace.agent_id,
-                    completed_at=workspace.completed_at or now,
-                    last_error="",
-                    received=workspace.received,
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["user"],
-            update_fields=[
-                "status",
-                "attempts",
-                "blueprint_version",
-                "space",
-                "notebook",
-                "agent",
-                "completed_at",
-                "last_error",
-                "received",
-                "updated_at",
-            ],
+        save_states([self.completed_state(workspace, timezone.now())])
+        self.mark_completed()
+        self._save(deadline)
+
+    def completed_state(self, workspace: steps.Workspace, now: datetime) -> UserOnboarding:
+        """The user's onboarding state once this run completes, unsaved (``save_states`` writes it)."""
+        return UserOnboarding(
+            user_id=self.run.user_id,
+            status=OnboardingStatus.COMPLETED,
+            attempts=workspace.attempts + 1,
+            blueprint_version=workspace.blueprint.version,
+            space_id=workspace.space_id,
+            notebook_id=workspace.notebook_id,
+            agent_id=workspace.agent_id,
+            completed_at=workspace.completed_at or now,
+            last_error="",
+            received=workspace.received,
         )
+
+    def mark_completed(self) -> None:
         self.run.status = OnboardingRun.Status.COMPLETED
         self.run.created = {step.name: step.created_count for step in self.steps}
-        self._save(deadline)
+
+    def step_rows(self) -> list[OnboardingStep]:
+        """The run's steps as rows to insert (a skipped run has none)."""
+        if self.run.status == OnboardingRun.Status.SKIPPED:
+            return []
+        return [
+            OnboardingStep(
+                run=self.run,
+                name=step.name,
+                position=position,
+                status=step.status,
+                duration_ms=step.duration_ms,
+                created_count=step.created_count if step.status == OnboardingStep.Status.SUCCEEDED else 0,
+                error=step.error,
+            )
+            for position, step in enumerate(self.steps, start=1)
+        ]
+
+    def restart(self) -> None:
+        """Forget what an attempt that rolled back found and did, to run again with the same record."""
+        self.run.status = OnboardingRun.Status.RUNNING
+        self.run.blueprint_version = None
+        self.steps = [StepRecord(step.name) for step in steps.STEPS]
+        self.close_abandoned = False
 
     def save_skipped(self, deadline: Deadline) -> None:
         """Inside the run's transaction: a run that found the onboarding completed and did nothing."""
@@ -288,32 +324,51 @@ class RunRecord:
         run.duration_ms = deadline.elapsed_ms()
         # Updates the row save_started wrote; inserts it when even that could not be written.
         run.save()
-        if run.status != OnboardingRun.Status.SKIPPED:
-            OnboardingStep.objects.bulk_create(
-                OnboardingStep(
-                    run=run,
-                    name=step.name,
-                    position=position,
-                    status=step.status,
-                    duration_ms=step.duration_ms,
-                    created_count=step.created_count if step.status == OnboardingStep.Status.SUCCEEDED else 0,
-                    error=step.error,
-                )
-                for position, step in enumerate(self.steps, start=1)
-            )
+        step_rows = self.step_rows()
+        if step_rows:
+            OnboardingStep.objects.bulk_create(step_rows)
         if self.close_abandoned:
-            OnboardingRun.objects.filter(
-                _known_dead(older_than=run.finished_at - timedelta(seconds=deadline.seconds)),
-                user_id=run.user_id,
-                status=OnboardingRun.Status.RUNNING,
-            ).update(
-                status=OnboardingRun.Status.FAILED, error=ABANDONED_RUN_ERROR, finished_at=run.finished_at
-            )
-        transaction.on_commit(self._announce, robust=True)
+            close_abandoned_runs([run.user_id], finished_at=run.finished_at, deadline=deadline)
+        transaction.on_commit(self.publish, robust=True)
 
-    def _announce(self) -> None:
+    def publish(self) -> None:
+        """Log, signal and count the run: once it is committed."""
         announce(self.run)
         observe_run(self.run, self.steps)
+
+
+# What a completed run sets on the user's onboarding state when the state's row exists already.
+STATE_UPDATE_FIELDS = (
+    "status",
+    "attempts",
+    "blueprint_version",
+    "space",
+    "notebook",
+    "agent",
+    "completed_at",
+    "last_error",
+    "received",
+    "updated_at",
+)
+
+
+def save_states(states: list[UserOnboarding]) -> None:
+    """Write users' onboarding states in one statement, whether or not their rows exist.
+
+    Only under the users' locks, which make the values current.
+    """
+    UserOnboarding.objects.bulk_create(
+        states, update_conflicts=True, unique_fields=["user"], update_fields=STATE_UPDATE_FIELDS
+    )
+
+
+def close_abandoned_runs(user_ids: list[object], *, finished_at: datetime, deadline: Deadline) -> None:
+    """Close the users' runs still recorded as running whose process is known dead, as failed."""
+    OnboardingRun.objects.filter(
+        _known_dead(older_than=finished_at - timedelta(seconds=deadline.seconds)),
+        user_id__in=user_ids,
+        status=OnboardingRun.Status.RUNNING,
+    ).update(status=OnboardingRun.Status.FAILED, error=ABANDONED_RUN_ERROR, finished_at=finished_at)
 
 
 def _alive_lock(function: str, run_id: Expression, output_field: Field) -> Func:

@@ -11,6 +11,9 @@ a step adds only what is missing and never edits or deletes anything. The databa
 unique constraints (one personal space, one onboarding notebook and agent per user, one document per
 key in the notebook).
 
+Onboarding many users at once (``onboarding.bulk``) runs the same steps, each user's rows of a step
+gathered and inserted together.
+
 To add a step: write a function ``Workspace -> Missing`` and list it in ``STEPS``, in the order a run
 takes them. Its name is what runs record, the API reports and the admin shows; its label and sentence
 are what staff and the user read when it fails.
@@ -22,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from itertools import groupby
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -109,21 +111,28 @@ class Step:
     failure_sentence: str
     missing: Callable[[Workspace], Missing]
 
-    def run(self, workspace: Workspace) -> int:
-        """Insert what is missing; answer how many resources that created."""
+    def run(self, workspace: Workspace, insert: Callable[[list[models.Model]], None] | None = None) -> int:
+        """Insert what is missing; answer how many resources that created.
+
+        ``insert`` receives the rows instead of ``insert_rows``: onboarding many users at once
+        (``onboarding.bulk``) gathers every user's rows of a step and inserts them together.
+        """
         missing = self.missing(workspace)
-        insert_rows(missing.rows)
+        (insert or insert_rows)(missing.rows)
         return len(missing.names)
 
 
 def insert_rows(rows: list[models.Model]) -> None:
-    """Insert ``rows``, one statement for each run of rows of the same model.
+    """Insert ``rows``, one statement per model, the models in the order they first appear.
 
     ``bulk_create`` runs no ``save()``: a step builds each row complete (a notebook's search text
     included). Foreign keys are checked at commit, so rows may refer to rows inserted after them.
     """
-    for model, same_model in groupby(rows, key=type):
-        model.objects.bulk_create(list(same_model))
+    by_model: dict[type[models.Model], list[models.Model]] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row)
+    for model, same_model in by_model.items():
+        model.objects.bulk_create(same_model)
 
 
 # --- the steps, in the order a run takes them --------------------------------------------------------

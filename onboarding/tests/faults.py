@@ -9,6 +9,7 @@ broken or overloaded database would. Runs in other processes are held up in the 
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
@@ -22,8 +23,9 @@ StepRun = Callable[[steps.Workspace], int]
 class _InjectedStep(steps.Step):
     fault: Callable[[StepRun, steps.Workspace], int] | None = None
 
-    def run(self, workspace: steps.Workspace) -> int:
-        return self.fault(super().run, workspace)
+    def run(self, workspace: steps.Workspace, insert: Callable[[list], None] | None = None) -> int:
+        # ``insert`` passes through: a bulk run gathers the rows the real step makes.
+        return self.fault(partial(super().run, insert=insert), workspace)
 
 
 def replace_onboarding_step(

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership, Space, User
 from notebooks.models import Agent, Document, Notebook
-from onboarding import services
+from onboarding import bulk
+from onboarding.management.commands import onboard_user as onboard_user_command
 from onboarding.models import OnboardingRun, OnboardingStatus, OnboardingStep, UserOnboarding
 from onboarding.services import onboard_user
 from onboarding.tests.faults import replace_onboarding_step
@@ -142,17 +143,15 @@ def test_dry_run_says_what_would_be_created_and_changes_nothing(make_user):
 
 def test_a_run_failing_before_its_lock_is_reported_and_the_next_user_still_done(make_user, monkeypatch):
     first, second = make_user(), make_user()
-    real_take_turn = services.take_turn
-    calls = []
+    real_take_turns = bulk.take_turns
 
-    def database_lost_once(run):
-        # Failure injection: the connection drops during the first user's first read, then comes back.
-        calls.append(1)
-        if len(calls) == 1:
+    def database_lost_for_the_first_user(runs):
+        # Failure injection: the connection drops whenever the first user's row is to be locked.
+        if any(run.user_id == first.pk for run in runs):
             raise OperationalError("server closed the connection unexpectedly")
-        return real_take_turn(run)
+        return real_take_turns(runs)
 
-    monkeypatch.setattr(services, "take_turn", database_lost_once)
+    monkeypatch.setattr(bulk, "take_turns", database_lost_for_the_first_user)
 
     code, out, err = run_command(first.email, second.email)
 
@@ -362,7 +361,9 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
 
 
 def test_an_interrupted_run_can_be_started_again(monkeypatch):
-    users = bulk_users(12, "interrupted")
+    users = sorted(bulk_users(12, "interrupted"), key=lambda user: user.pk)  # the command's order
+    # Chunks of 4 users: the first chunk commits, the second is interrupted.
+    monkeypatch.setattr(onboard_user_command, "CHUNK_SIZE", 4)
 
     seen: list[str] = []
 
@@ -379,8 +380,15 @@ def test_an_interrupted_run_can_be_started_again(monkeypatch):
     assert code == 130
     assert "Interrupted after 4 of 12 users" in err
     assert len(out.splitlines()) == 4
-    # The interrupted user's transaction was rolled back: nothing half-made.
-    assert Notebook.objects.filter(owner_id=seen[4]).count() == 0
+    # The interrupted chunk's transaction was rolled back: nothing half-made, each run recorded failed.
+    interrupted = [user.pk for user in users[4:8]]
+    assert seen[4] == interrupted[0]
+    assert not Notebook.objects.filter(owner_id__in=interrupted).exists()
+    assert (
+        list(OnboardingRun.objects.filter(user_id__in=interrupted).values_list("status", flat=True))
+        == ["failed"] * 4
+    )
+    assert not OnboardingRun.objects.filter(user_id__in=[user.pk for user in users[8:]]).exists()
 
     monkeypatch.undo()
     code, out, _err = run_command("--all-incomplete")

@@ -1,14 +1,15 @@
 """``manage.py onboard_user``: onboard named users, or every user whose onboarding is incomplete.
 
-Each user is onboarded by its own ``onboard_user`` call, in its own transaction: one failure undoes
-nothing else, and an interrupted run can simply be started again (completed users are skipped).
+Users are onboarded by ``onboarding.bulk.onboard_users``, a chunk of them per transaction, with each
+user's guarantees of ``onboard_user``: one user's failure undoes nothing of the others', and an
+interrupted run can simply be started again (completed users are skipped).
 """
 
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from accounts.models import User
 from accounts.selectors import AmbiguousIdentifier, user_by_identifier
+from onboarding.bulk import CHUNK_SIZE, onboard_users
 from onboarding.management.terminal import count, duration, printable, terminal_logs
 from onboarding.models import OnboardingRun, OnboardingStatus
 from onboarding.selectors import (
@@ -25,7 +27,6 @@ from onboarding.selectors import (
     user_batches,
     users_with_incomplete_onboarding,
 )
-from onboarding.services import onboard_user
 
 # A progress bar is worth drawing from this many users on, and only on a terminal.
 PROGRESS_BAR_FROM = 20
@@ -110,6 +111,18 @@ def summary_line(tally: Counter[str], *, unknown: int, seconds: float) -> str:
     return line + "."
 
 
+def chunks(items: Iterable[tuple[str, User]], size: int) -> Iterator[list[tuple[str, User]]]:
+    """``items`` in lists of ``size`` (the last one shorter), each read only when it is wanted."""
+    chunk: list[tuple[str, User]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 class Command(BaseCommand):
     help = (
         "Onboard users now: create whatever the onboarding blueprint lists and they are missing. "
@@ -167,15 +180,15 @@ class Command(BaseCommand):
             terminal_logs(bar, quiet=on_terminal and options["verbosity"] < 2),
         ):
             try:
-                for identifier, user in self._users(named, options["all_incomplete"]):
-                    outcome = self._onboard(identifier, user, force=options["force"], dry=options["dry_run"])
-                    line = outcome.as_json() if options["format"] == "json" else outcome.as_text()
-                    # Lift the bar while a line is written, in case both go to the same terminal.
-                    with tqdm.external_write_mode(file=sys.stdout):
-                        self.stdout.write(line)
-                        self.stdout.flush()
-                    tally[outcome.tally_key] += 1
-                    bar.update()
+                for chunk in chunks(self._users(named, options["all_incomplete"]), CHUNK_SIZE):
+                    for outcome in self._onboard(chunk, force=options["force"], dry=options["dry_run"]):
+                        line = outcome.as_json() if options["format"] == "json" else outcome.as_text()
+                        # Lift the bar while a line is written, in case both go to the same terminal.
+                        with tqdm.external_write_mode(file=sys.stdout):
+                            self.stdout.write(line)
+                            self.stdout.flush()
+                        tally[outcome.tally_key] += 1
+                        bar.update()
             except KeyboardInterrupt:
                 done = sum(tally.values())
                 raise CommandError(
@@ -218,20 +231,25 @@ class Command(BaseCommand):
                 if user.pk not in already:
                     yield user.email or user.username, user
 
-    def _onboard(self, identifier: str, user: User, *, force: bool, dry: bool) -> Outcome:
+    def _onboard(self, chunk: list[tuple[str, User]], *, force: bool, dry: bool) -> Iterator[Outcome]:
         if dry:
-            return self._plan(identifier, user, force=force)
-        run = onboard_user(user=user, trigger=OnboardingRun.Trigger.COMMAND, force=force)
-        return Outcome(
-            identifier=identifier,
-            user_id=str(user.pk),
-            status=run.status,
-            duration_ms=run.duration_ms or 0,
-            created=run.created or {},
-            failed_step=run.failed_step,
-            error=run.error,
-            run_id=str(run.pk),
+            for identifier, user in chunk:
+                yield self._plan(identifier, user, force=force)
+            return
+        runs = onboard_users(
+            users=[user for _identifier, user in chunk], trigger=OnboardingRun.Trigger.COMMAND, force=force
         )
+        for (identifier, user), run in zip(chunk, runs, strict=True):
+            yield Outcome(
+                identifier=identifier,
+                user_id=str(user.pk),
+                status=run.status,
+                duration_ms=run.duration_ms or 0,
+                created=run.created or {},
+                failed_step=run.failed_step,
+                error=run.error,
+                run_id=str(run.pk),
+            )
 
     def _plan(self, identifier: str, user: User, *, force: bool) -> Outcome:
         started = time.monotonic()
