@@ -1,5 +1,9 @@
 """Onboarding many users at once (``onboarding.bulk``): each user's guarantees, a chunk per transaction."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,9 +15,11 @@ from accounts.models import Membership, Space, User
 from notebooks.models import Agent, Document, Notebook
 from onboarding.bulk import onboard_users
 from onboarding.models import OnboardingRun, OnboardingStep, UserOnboarding
+from onboarding.recording import ABANDONED_RUN_ERROR
 from onboarding.services import onboard_after_sign_in, onboard_user
 from onboarding.signals import onboarding_completed
 from onboarding.tests.faults import replace_onboarding_step
+from onboarding.tests.test_killed_worker import agents_table_locked, client_port_waiting_for_the_agents_table
 from onboarding.tests.test_onboard_user_command import bulk_users
 
 CREATED_ALL = {"personal_space": 1, "notebook": 1, "documents": 3, "agent": 1}
@@ -301,3 +307,50 @@ def test_a_chunk_that_outlasts_the_timeout_rolls_back_and_each_user_is_onboarded
     for user in users:
         assert_one_of_each(user)
         assert OnboardingRun.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_command_killed_mid_chunk_leaves_its_runs_to_be_closed_by_each_users_next_run():
+    """The command as a real process, killed (SIGKILL) while its chunk waits to insert the agents."""
+    users = new_users(3, "killed")
+    db = connection.settings_dict
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "aether.test_settings",
+        # Long enough that only the runs' liveness locks, not their age, can tell that they died.
+        "ONBOARDING_TIMEOUT_SECONDS": "60",
+    }
+    with agents_table_locked():
+        command = subprocess.Popen(
+            [sys.executable, "manage.py", "onboard_user", "--all-incomplete"],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            client_port_waiting_for_the_agents_table()
+            # Mid-chunk: spaces, notebooks and documents written, not committed; the runs recorded.
+            assert (
+                list(OnboardingRun.objects.filter(user__in=users).values_list("status", flat=True))
+                == ["running"] * 3
+            )
+        finally:
+            command.send_signal(signal.SIGKILL)
+            command.wait(timeout=30)
+
+    assert not Notebook.objects.filter(owner__in=users).exists()
+    signed_in = onboard_user(user=users[0], trigger="login")
+
+    assert signed_in.status == "completed"
+    killed = OnboardingRun.objects.get(user=users[0], trigger="command")
+    assert (killed.status, killed.error) == ("failed", ABANDONED_RUN_ERROR)
+    assert_one_of_each(users[0])
+    # The other users' runs wait for their own next run, which the command is.
+    assert OnboardingRun.objects.get(user=users[1]).status == "running"
+    runs = onboard_users(users=users[1:], trigger="command")
+    assert [run.status for run in runs] == ["completed", "completed"]
+    for user in users[1:]:
+        assert OnboardingRun.objects.get(user=user, status="failed").error == ABANDONED_RUN_ERROR
+        assert_one_of_each(user)
