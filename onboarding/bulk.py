@@ -5,8 +5,9 @@ dozen round trips to the database, and most of a run's time is spent waiting on 
 work is done for a chunk of users with about as many statements as for one:
 
 * **Recorded first.** The chunk's runs are inserted as running, in one statement committed before
-  the work begins, so a process killed mid-chunk leaves a trace of each attempt (closed as failed
-  by the user's next run, as with ``onboard_user``).
+  the work begins, so a process killed mid-chunk leaves a trace of each attempt. The chunk's
+  transaction holds each run's liveness lock, as a single run does: once the process is gone, the
+  user's next run closes the attempt as failed at once (``onboarding.recording``).
 * **Serialised.** The chunk's transaction first locks its users' rows, in the order of their primary
   keys (``onboarding.recording.take_turns``): a sign-in of one of them waits until the chunk is
   committed and then finds the user onboarded; two commands over the same users take turns.
