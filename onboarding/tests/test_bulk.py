@@ -71,7 +71,9 @@ def test_a_chunk_sends_as_many_statements_for_forty_users_as_for_four():
         users = new_users(count, prefix)
         with CaptureQueriesContext(connection) as queries:
             onboard_users(users=users, trigger="command")
-        return len(queries)
+        # The deadline's bound is set again before a step once enough time has passed: on a busy
+        # machine, a matter of time rather than of the number of users.
+        return len([query for query in queries if "set_config('statement_timeout'" not in query["sql"]])
 
     assert statements(40, "forty") == statements(4, "four")
 
