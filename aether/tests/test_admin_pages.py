@@ -12,6 +12,8 @@ from django.urls import reverse
 from accounts.services import membership_add, space_create_organization
 from notebooks.models import Agent, Document, Notebook
 from onboarding.blueprints import blueprint_as_input, blueprint_create_version
+from onboarding.models import ROLLOUT_UNFINISHED, Rollout
+from onboarding.rollouts import rollout_cancel, rollout_start
 from onboarding.selectors import blueprint_current
 from onboarding.services import onboard_user
 
@@ -45,6 +47,10 @@ def populate(make_user, users: int) -> dict[str, object]:
     )
     for _ in range(users):
         onboard_user(user=people[1], trigger="retry", force=True)
+    # A roll-out of the new version to the others (the one before, if any, cancelled to make way).
+    for unfinished in Rollout.objects.filter(status__in=ROLLOUT_UNFINISHED):
+        rollout_cancel(rollout=unfinished)
+    rollout_start(actor=people[0])
     notebook = Notebook.objects.get(owner=people[1])
     for number in range(users):
         Document.objects.create(notebook=notebook, name=f"Note {number}.txt", content="A note.")
@@ -119,6 +125,7 @@ def test_every_admin_page_renders_for_staff_in_bounded_queries(
         "notebooks.Agent",
         "onboarding.Blueprint",
         "onboarding.OnboardingRun",
+        "onboarding.Rollout",
     }
 
 
