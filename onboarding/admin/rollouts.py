@@ -48,7 +48,7 @@ class RolloutAdmin(admin.ModelAdmin):
         "from_label",
         "counts",
         "started_by",
-        "started_at",
+        "started",
     )
     list_display_links = ("number",)
     list_filter = ("status",)
