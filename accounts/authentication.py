@@ -93,7 +93,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         except oidc.ProviderUnavailable as exc:
             logger.warning("bearer token could not be checked", extra={"error": str(exc)})
             raise exceptions.AuthenticationFailed("The identity provider cannot be reached.") from exc
-        user, created = user_sign_in(claims=claims)
+        try:
+            user, created = user_sign_in(claims=claims)
+        except User.DoesNotExist as exc:
+            raise exceptions.AuthenticationFailed("This account was deleted.") from exc
         if not user.is_active:
             raise exceptions.AuthenticationFailed("This account is disabled.")
         user_authenticated.send(sender=type(self), user=user, claims=claims, created=created, via="bearer")

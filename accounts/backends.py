@@ -100,7 +100,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
             logger.warning("sign-in refused: userinfo sub differs from the ID token's")
             return None
         claims = {**payload, **userinfo, **self._access_token_roles(access_token)}
-        user, created = user_sign_in(claims=claims)
+        try:
+            user, created = user_sign_in(claims=claims)
+        except User.DoesNotExist:
+            logger.warning("sign-in refused: the user was deleted while signing in")
+            return None
         if not user.is_active:
             return None
         sid = payload.get("sid")

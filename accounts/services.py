@@ -184,7 +184,8 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     Called at every sign-in, so the provider stays the source of truth; the row is written only when
     something changed. ``OIDC_STAFF_ROLES``/``OIDC_SUPERUSER_ROLES`` left empty never touch the flags,
     and neither do claims carrying neither ``realm_access`` nor ``resource_access``; the same holds for
-    the groups roles grant (``user_sync_role_groups``).
+    the groups roles grant (``user_sync_role_groups``). Raises ``User.DoesNotExist`` when the user was
+    deleted since they were read.
     """
     changed: dict[str, object] = {}
     email = _text_claim(claims, "email", 254)
@@ -209,11 +210,15 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     for attempt in range(5):
         if not changed:
             break
-        for name, value in changed.items():
-            setattr(user, name, value)
         try:
             with transaction.atomic():
-                user.save(update_fields=[*changed, "updated_at"])
+                # A queryset update, not save(update_fields=...): a user deleted meanwhile (an admin
+                # removing them as they sign in) updates nothing instead of raising a database error.
+                now = timezone.now()
+                if not User.objects.filter(pk=user.pk).update(**changed, updated_at=now):
+                    raise User.DoesNotExist("The user was deleted while signing in.")
+            for name, value in {**changed, "updated_at": now}.items():
+                setattr(user, name, value)
             break
         except IntegrityError:
             # Someone else took the free username between the check and the save (two renames to

@@ -48,3 +48,33 @@ def test_a_space_created_by_a_user_deleted_meanwhile_is_not_created(ada, monkeyp
         services.space_create_organization(owner=ada, name="Too late")
 
     assert not Space.objects.filter(name="Too late").exists()
+
+
+def test_claims_applied_to_a_user_deleted_since_the_read_say_the_user_is_gone(make_user):
+    user = make_user(email="old@example.com")
+    User.objects.filter(pk=user.pk).delete()
+
+    with pytest.raises(User.DoesNotExist):
+        services.user_apply_claims(user=user, claims={"sub": user.sub, "email": "new@example.com"})
+    assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_bearer_call_of_a_user_deleted_during_their_sign_in_answers_401(
+    client, keycloak_issuer, monkeypatch
+):
+    token = keycloak_issuer.access_token("kc-deleted", email="old@example.com")
+    assert client.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    apply_claims = services.user_apply_claims
+
+    def deleted_first(*, user, claims):
+        # An administrator deletes the user between the sign-in's read of them and its write.
+        User.objects.filter(pk=user.pk).delete()
+        return apply_claims(user=user, claims=claims)
+
+    monkeypatch.setattr(services, "user_apply_claims", deleted_first)
+    renamed = keycloak_issuer.access_token("kc-deleted", email="new@example.com")
+    response = client.get("/api/v1/users/me", HTTP_AUTHORIZATION=f"Bearer {renamed}")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This account was deleted."}
+    assert not User.objects.filter(sub="kc-deleted").exists()
