@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Space, User
 from accounts.services import user_deactivate
+from aether.admin_site import LockedDeleteMixin
 
 
 def _sessions(count: int) -> str:
@@ -25,7 +26,7 @@ def _sessions(count: int) -> str:
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(LockedDeleteMixin, DjangoUserAdmin):
     list_display = ("email", "full_name", "username", "staff", "created")
     list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("email", "sub", "username", "full_name")
@@ -188,7 +189,7 @@ class NewMembershipInline(admin.TabularInline):
 
 
 @admin.register(Space)
-class SpaceAdmin(admin.ModelAdmin):
+class SpaceAdmin(LockedDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "type", "owner", "member_count", "created_at")
     list_filter = ("type", "created_at")
     search_fields = ("name", "owner__email", "owner__username", "owner__sub")

@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+
+from aether.rows import delete_locked
 
 
 class AetherAdminSite(admin.AdminSite):
@@ -34,6 +37,19 @@ class AetherAdminSite(admin.AdminSite):
             return guarded(request, *args, **kwargs)
 
         return refuse_nul
+
+
+class LockedDeleteMixin:
+    """For the admin of a model with rows under it (a space's notebooks, a notebook's documents): its
+    deletes, of one object or of a selection, lock every row they take with them first
+    (``aether.rows.delete_locked``), so a row a member adds under it at that moment is deleted with it
+    instead of failing the delete."""
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        delete_locked(type(obj)._base_manager.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        delete_locked(queryset)
 
 
 class AetherAdminConfig(AdminConfig):

@@ -8,12 +8,15 @@ with 404 ("as if it never was"), never Django's "did not affect any rows", a row
 update that fell through to an insert, or a foreign key violation at commit (all 500s).
 
 Deletes lock the row they delete first (``lock_row(..., delete=True)``), before Django collects what
-depends on it, so a child written meanwhile is either collected too or refused.
+depends on it, so a child written meanwhile is either collected too or refused. A delete that reaches
+further (a space with its notebooks and their documents, from the admin) locks every row it will
+delete before it deletes (``delete_locked``).
 """
 
 from collections.abc import Iterable
 
-from django.db import connection, models
+from django.db import connection, models, transaction
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 
@@ -49,6 +52,33 @@ def lock_row(model: type[models.Model], pk: object, *, delete: bool = False) -> 
     rows = model._base_manager.select_for_update(no_key=not delete).filter(pk=pk)
     if not rows.values_list("pk", flat=True).first():
         raise _gone(model, pk)
+
+
+def delete_locked(queryset: models.QuerySet) -> tuple[int, dict[str, int]]:
+    """Delete ``queryset``'s rows and everything Django deletes with them, as ``queryset.delete()``
+    does, after locking (``FOR UPDATE``) each of those rows; answer what ``delete()`` answers.
+
+    A writer adds a child under a parent holding the parent's row (``hold_row``, or the foreign key
+    check's own lock). Django collects the children first and deletes the parents last, so a child
+    added under a collected parent in between would fail the parent's delete with a foreign key
+    violation. Locking the rows first waits for such writers to commit; Django's own collection, made
+    after the locks, then finds their children too, and no new ones can come.
+    """
+    model, using = queryset.model, queryset.db
+
+    def lock(model: type[models.Model], pks: Iterable[object]) -> list:
+        rows = model._base_manager.using(using).filter(pk__in=list(pks)).select_for_update()
+        return list(rows.order_by("pk").values_list("pk", flat=True))
+
+    with transaction.atomic(using=using):
+        # By key: the caller's queryset may be annotated (the admin's counts), which FOR UPDATE refuses.
+        pks = lock(model, queryset.values_list("pk", flat=True))
+        collector = Collector(using=using)
+        collector.collect(list(model._base_manager.using(using).filter(pk__in=pks)))
+        for dependent, instances in collector.data.items():
+            if dependent._meta.concrete_model is not model._meta.concrete_model:
+                lock(dependent, (instance.pk for instance in instances))
+        return model._base_manager.using(using).filter(pk__in=pks).delete()
 
 
 def touch_row(instance: models.Model, field: str = "updated_at") -> None:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from aether.admin_site import LockedDeleteMixin
 from notebooks.models import Agent, Document, Notebook
 from notebooks.services import agent_knowledge
 
@@ -45,7 +46,7 @@ class DocumentInline(admin.TabularInline):
 
 
 @admin.register(Notebook)
-class NotebookAdmin(admin.ModelAdmin):
+class NotebookAdmin(LockedDeleteMixin, admin.ModelAdmin):
     list_display = ("name", "space", "owner", "visibility", "document_count", "updated_at")
     list_filter = ("visibility", MadeByOnboardingFilter, "space__type", "updated_at")
     search_fields = ("name", "description", "owner__email", "owner__username", "space__name")
@@ -110,7 +111,7 @@ class AgentForm(forms.ModelForm):
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(LockedDeleteMixin, admin.ModelAdmin):
     form = AgentForm
     list_display = ("name", "space", "owner", "type", "model", "created_at")
     list_filter = ("type", "model", MadeByOnboardingFilter, "created_at")
