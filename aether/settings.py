@@ -310,13 +310,23 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "aether.logging.JSONFormatter"}},
     # Every line written while a request runs carries its id (aether/request_id.py).
-    "filters": {"request_id": {"()": "aether.request_id.RequestIdLogFilter"}},
+    "filters": {
+        "request_id": {"()": "aether.request_id.RequestIdLogFilter"},
+        "client_fault": {"()": "aether.logging.ClientFaultFilter"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+        "client_faults": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "client_fault"],
+        },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # A client's bad request (too many form fields, say): a warning, not a server error.
+        "django.security": {"handlers": ["client_faults"], "level": "INFO", "propagate": False},
         "aether": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }

@@ -289,6 +289,7 @@ def test_a_multipart_body_of_10000_parts_answers_400_and_stores_nothing(ada_call
     notebook = Notebook.objects.get(owner=ada)
     body, content_type = multipart([("csrfmiddlewaretoken", None, CSRF_TOKEN.encode()), *parts])
     before = stored()
+    lines_before = len(server.json_lines())
 
     answer = ada_calls.send(
         "POST", path.format(notebook=notebook.pk), [(b"Content-Type", content_type)], body
@@ -302,3 +303,11 @@ def test_a_multipart_body_of_10000_parts_answers_400_and_stores_nothing(ada_call
         assert b'<h1 id="error-heading">' in answer.body
     assert stored() == before
     assert_no_server_error(server)
+    # The client's fault is logged as a warning at most, never as an error with a traceback.
+    logged = server.json_lines()[lines_before:]
+    assert [line["message"] for line in logged if line["level"] in ("ERROR", "CRITICAL")] == []
+    assert not any("exception" in line for line in logged)
+    if not path.startswith("/api/"):
+        refused = "TooManyFieldsSent" if parts is MANY_FIELDS else "TooManyFilesSent"
+        warnings = [line["logger"] for line in logged if line["level"] == "WARNING"]
+        assert warnings == [f"django.security.{refused}"]
