@@ -117,6 +117,17 @@ def test_the_profile_of_first_onboardings_runs(scratch_url):
 
 
 @pytest.mark.postgres
+def test_the_cpu_per_statement_of_first_onboardings_is_printed(scratch_url):
+    result = run_bench(
+        "--statements", "--users", "3", script="bench/profile_onboarding.py", BENCH_DATABASE_URL=scratch_url
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "CPU of this process per first onboarding" in result.stdout
+    assert 'INSERT INTO "onboarding_onboardingrun"' in result.stdout
+
+
+@pytest.mark.postgres
 def test_the_comparison_of_gunicorn_layouts_runs(scratch_url):
     result = run_bench(
         "--rounds", "1", "--tiny", script="bench/gunicorn_layouts.py", BENCH_DATABASE_URL=scratch_url
