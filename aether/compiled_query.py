@@ -2,8 +2,8 @@
 
 Django compiles a queryset to SQL every time it runs. For a read with joins or subqueries on a hot
 path that costs more than PostgreSQL takes to answer it: a first onboarding's lock and its read of
-what exists took about 2 ms of Python each to compile, against 0.3 ms to send and answer
-(bench/RESULTS.md, 2026-12-02). A ``CompiledQuery`` builds its queryset once, with a marker value
+what exists took 2 to 3 ms of Python each to build, against under 0.4 ms in the driver (bench/RESULTS.md,
+2026-12-02). A ``CompiledQuery`` builds its queryset once, with a marker value
 where each value that changes goes (a fresh UUID for a user's id, say), compiles it on its first run,
 and from then on sends that SQL with the real values in the markers' places; its rows are converted
 as the queryset's own would be (JSON decoded, and so on).
