@@ -6,7 +6,9 @@ worker (``manage.py db_worker``) runs ``onboarding.tasks.rollout_batch``, which 
 ``rollout_run_batch``: each user in a transaction of their own, holding the same lock on the user as
 onboarding (so a sign-in or a re-run at the same moment waits its turn), the change decided by
 ``onboarding.upgrades.upgrade_for`` and recorded as an onboarding run with trigger ``rollout``. The
-batch then queues the next one.
+batch then queues the next one. On PostgreSQL the batch reads its users' states up front and writes each
+user's change in one statement that checks, under the lock, that all is still as read
+(``onboarding.upgrade_statement``); a user whose state or copies changed meanwhile takes the usual path.
 
 How it stays exact when a worker dies:
 
@@ -26,10 +28,10 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -46,6 +48,7 @@ from onboarding.models import (
 )
 from onboarding.selectors import blueprint_current, blueprint_samples
 from onboarding.steps import Sample, sample_document
+from onboarding.upgrade_statement import StateAsRead, states_as_read, upgrade_as_read
 from onboarding.upgrades import HeldDocument, TextSHA256, Upgrade, held_documents, upgrade_for, users_behind
 
 logger = logging.getLogger("aether.onboarding")
@@ -307,9 +310,13 @@ def rollout_run_batch(*, rollout_id: int, ticket: str) -> None:
         .order_by("user_id")
         .values_list("pk", "user_id")[: rollout.batch_size]
     )
-    held = held_documents(user_id for _, user_id in entries)
+    user_ids = [user_id for _, user_id in entries]
+    # Read up front, so that on PostgreSQL each user's change is one statement (``upgrade_statement``).
+    states = states_as_read(user_ids) if connection.vendor == "postgresql" else {}
+    held = held_documents(user_ids)
     for entry_id, user_id in entries:
-        batch.outcomes[_upgrade_user(batch, entry_id, user_id, held.get(user_id, {}))] += 1
+        outcome = _upgrade_user(batch, entry_id, user_id, held.get(user_id, {}), states.get(user_id))
+        batch.outcomes[outcome] += 1
         if not batch.beat():
             break
     logger.info(
@@ -327,22 +334,39 @@ def rollout_run_batch(*, rollout_id: int, ticket: str) -> None:
             )
 
 
-def _upgrade_user(batch: _Batch, entry_id: int, user_id: object, held: dict[str, HeldDocument]) -> str:
+def _upgrade_user(
+    batch: _Batch,
+    entry_id: int,
+    user_id: object,
+    held: dict[str, HeldDocument],
+    state_as_read: StateAsRead | None,
+) -> str:
     """Bring one user to the roll-out's version in a transaction of their own; answer the outcome.
 
     ``held`` is what the batch read of their documents beforehand: the user may rename, edit or delete
     them meanwhile without the lock, so each replacement is made only if the copy is still as read.
+    With ``state_as_read`` (PostgreSQL), the change decided from it is written in one statement if all is
+    still as read; otherwise, or without it, the user's state is read again under the lock.
     """
     rollout = batch.rollout
     started_at, started = timezone.now(), time.monotonic()
+    if state_as_read is not None and _behind(state_as_read, rollout):
+        try:
+            run = _upgrade_as_read(batch, entry_id, user_id, held, state_as_read, started_at, started)
+        except Exception:  # the usual path below tries again, and records a failure if it fails
+            logger.warning(
+                "roll-out statement failed for a user; trying again under the lock",
+                extra={"rollout_id": rollout.pk, "user_id": str(user_id)},
+                exc_info=True,
+            )
+            run = None
+        if run is not None:
+            transaction.on_commit(lambda: observe_run(run, ()), robust=True)
+            return RolloutUser.Outcome.DONE
     try:
         with transaction.atomic():
             state = _lock_and_read(user_id)
-            if (
-                state is None
-                or state.status != OnboardingStatus.COMPLETED
-                or (state.blueprint_version or 0) >= rollout.to_version
-            ):
+            if state is None or not _behind(state, rollout):
                 # Also the way a user done by another worker meanwhile looks: their outcome is kept.
                 pending = RolloutUser.objects.filter(pk=entry_id, outcome=RolloutUser.Outcome.PENDING)
                 return (
@@ -374,6 +398,40 @@ def _upgrade_user(batch: _Batch, entry_id: int, user_id: object, held: dict[str,
             return RolloutUser.Outcome.DONE
     except Exception as exc:  # noqa: BLE001 - one user's failure is recorded; the roll-out goes on
         return _record_failure(batch, entry_id, user_id, started_at, started, exc)
+
+
+def _behind(state: UserOnboarding | StateAsRead, rollout: Rollout) -> bool:
+    """Whether a user in ``state`` is one the roll-out brings up: completed with an older version."""
+    return state.status == OnboardingStatus.COMPLETED and (state.blueprint_version or 0) < rollout.to_version
+
+
+def _upgrade_as_read(
+    batch: _Batch,
+    entry_id: int,
+    user_id: object,
+    held: dict[str, HeldDocument],
+    state: StateAsRead,
+    started_at: datetime,
+    started: float,
+) -> OnboardingRun | None:
+    """The user's change decided from what the batch read, written in one statement if all is still as
+    read; the run recorded, or ``None`` when the statement found something changed and wrote nothing."""
+    upgrade = upgrade_for(
+        samples=batch.samples,
+        version=batch.rollout.to_version,
+        received=state.received or {},
+        held=held,
+        has_notebook=state.notebook_id is not None,
+    )
+    return upgrade_as_read(
+        upgrade=upgrade,
+        entry_id=entry_id,
+        user_id=user_id,
+        state=state,
+        actor_id=batch.rollout.started_by_id,
+        started_at=started_at,
+        started=started,
+    )
 
 
 def _lock_and_read(user_id: object) -> UserOnboarding | None:

@@ -83,18 +83,25 @@ def queue() -> Queue:
 
 @pytest.fixture
 def fail_rollout_writes_for(monkeypatch: pytest.MonkeyPatch):
-    """``fail_rollout_writes_for(user)``: that user's roll-out writes raise "disk full" (a fault
-    injected into our own code: a full disk cannot be had on demand here)."""
+    """``fail_rollout_writes_for(user)``: that user's roll-out writes raise "disk full", in the one
+    statement and in the usual path alike (a fault injected into our own code: a full disk cannot be
+    had on demand here)."""
     from onboarding import rollouts
 
-    real = rollouts._write
+    real_write, real_statement = rollouts._write, rollouts.upgrade_as_read
 
     def inject(user: User) -> None:
-        def failing(upgrade, user_id, notebook_id):
+        def failing_write(upgrade, user_id, notebook_id):
             if user_id == user.pk:
                 raise RuntimeError("disk full")
-            real(upgrade, user_id, notebook_id)
+            real_write(upgrade, user_id, notebook_id)
 
-        monkeypatch.setattr(rollouts, "_write", failing)
+        def failing_statement(**kwargs):
+            if kwargs["user_id"] == user.pk:
+                raise RuntimeError("disk full")
+            return real_statement(**kwargs)
+
+        monkeypatch.setattr(rollouts, "_write", failing_write)
+        monkeypatch.setattr(rollouts, "upgrade_as_read", failing_statement)
 
     return inject
