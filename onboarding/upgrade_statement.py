@@ -13,6 +13,7 @@ Raw SQL, because the ORM has no data-modifying CTE and no ``INSERT ... SELECT``,
 point: a user costs one round trip instead of eight (BEGIN, the lock with the read, five writes, COMMIT).
 """
 
+import functools
 import json
 import time
 import uuid
@@ -50,7 +51,8 @@ def states_as_read(user_ids: list[object]) -> dict[object, StateAsRead]:
 # PostgreSQL reads such a row again when a transaction that committed while this one waited (for the
 # user's lock, say) changed it, and checks the conditions on that newest version. The writes read
 # ``state``, so they happen only when the state, the entry and the copies passed; ``turn`` is taken
-# first, as every other part needs it.
+# first, as every other part needs it. ``{replacements}`` and ``{additions}`` are row lists (see
+# ``_statement``).
 _UPGRADE_AS_READ = """
 WITH turn AS (
     SELECT id FROM accounts_user WHERE id = %(user_id)s FOR NO KEY UPDATE
@@ -60,12 +62,13 @@ entry AS (
     WHERE id = %(entry_id)s AND outcome = %(pending)s AND EXISTS (SELECT FROM turn)
     FOR NO KEY UPDATE
 ),
+replacements (id, name, sha256, new_name, new_content, new_size_bytes) AS (
+    {replacements}
+),
 copies AS (
     SELECT d.id FROM notebooks_document AS d
-    JOIN unnest(%(copy_ids)s::uuid[], %(copy_names)s::text[], %(copy_sha256s)s::text[])
-        AS c (id, name, sha256)
-        ON d.id = c.id AND d.name = c.name
-        AND encode(sha256(convert_to(d.content, 'UTF8')), 'hex') = c.sha256
+    JOIN replacements AS r ON d.id = r.id AND d.name = r.name
+        AND encode(sha256(convert_to(d.content, 'UTF8')), 'hex') = r.sha256
     WHERE EXISTS (SELECT FROM turn)
     FOR NO KEY UPDATE OF d
 ),
@@ -78,27 +81,24 @@ state AS (
         AND received = %(received_as_read)s::jsonb
         AND notebook_id IS NOT DISTINCT FROM %(notebook_id)s
         AND EXISTS (SELECT FROM entry)
-        AND (SELECT count(*) FROM copies) = cardinality(%(copy_ids)s::uuid[])
+        AND (SELECT count(*) FROM copies) = (SELECT count(*) FROM replacements)
     RETURNING user_id
 ),
 replaced AS (
     UPDATE notebooks_document AS d
-    SET name = r.name,
-        content = coalesce(r.content, d.content),
-        size_bytes = coalesce(r.size_bytes, d.size_bytes),
+    SET name = r.new_name,
+        content = coalesce(r.new_content, d.content),
+        size_bytes = coalesce(r.new_size_bytes, d.size_bytes),
         updated_at = %(now)s
-    FROM state, unnest(%(copy_ids)s::uuid[], %(new_names)s::text[], %(new_contents)s::text[],
-                       %(new_sizes)s::bigint[]) AS r (id, name, content, size_bytes)
+    FROM state, replacements AS r
     WHERE d.id = r.id
 ),
 added AS (
     INSERT INTO notebooks_document (id, notebook_id, name, mime_type, size_bytes, content, file,
                                     metadata, onboarding_key, created_at, updated_at)
-    SELECT a.id, %(notebook_id)s, a.name, 'text/plain', a.size_bytes, a.content, '',
-           a.metadata::jsonb, a.key, %(now)s, %(now)s
-    FROM state, unnest(%(add_ids)s::uuid[], %(add_names)s::text[], %(add_contents)s::text[],
-                       %(add_sizes)s::bigint[], %(add_metadata)s::text[], %(add_keys)s::text[])
-        AS a (id, name, content, size_bytes, metadata, key)
+    SELECT a.id, %(notebook_id)s, a.name, 'text/plain', a.size_bytes, a.content, '', a.metadata,
+           a.key, %(now)s, %(now)s
+    FROM state, ({additions}) AS a (id, name, content, size_bytes, metadata, key)
 ),
 run AS (
     INSERT INTO onboarding_onboardingrun (id, user_id, trigger, status, forced, blueprint_version,
@@ -115,6 +115,41 @@ done AS (
 )
 SELECT count(*) FROM state
 """
+
+_REPLACEMENT = ("uuid", "text", "text", "text", "text", "bigint")
+_ADDITION = ("uuid", "text", "text", "bigint", "jsonb", "text")
+
+
+@functools.cache
+def _statement(replacements: int, additions: int) -> str:
+    """The statement for a user with that many copies to replace and documents to add.
+
+    Rows written out as ``VALUES`` with one parameter each, not arrays: PostgreSQL then knows how many
+    rows there are when it plans the prepared statement once, and keeps that plan (with arrays it
+    planned each statement again, which cost more than running it).
+    """
+    return _UPGRADE_AS_READ.format(
+        replacements=_rows("replacement", _REPLACEMENT, replacements),
+        additions=_rows("addition", _ADDITION, additions),
+    )
+
+
+def _rows(name: str, types: tuple[str, ...], count: int) -> str:
+    """``count`` rows of parameters ``%(name<row>_<column>)s``, or no row of those types."""
+    if not count:
+        return "SELECT " + ", ".join(f"NULL::{type_}" for type_ in types) + " WHERE false"
+    return "VALUES " + ", ".join(
+        "(" + ", ".join(f"%({name}{row}_{column})s::{type_}" for column, type_ in enumerate(types)) + ")"
+        for row in range(count)
+    )
+
+
+def _row_params(name: str, rows: list[tuple]) -> dict[str, object]:
+    return {
+        f"{name}{row}_{column}": value
+        for row, values in enumerate(rows)
+        for column, value in enumerate(values)
+    }
 
 
 def upgrade_as_read(
@@ -145,8 +180,21 @@ def upgrade_as_read(
         duration_ms=int((time.monotonic() - started) * 1000),
         created={"documents": len(upgrade.add)},
     )
-    copies = [r.document for r in upgrade.replace]
-    added = [sample_document(sample, state.notebook_id) for sample in upgrade.add]
+    replacements = [
+        (
+            r.document.id,
+            r.document.name,
+            r.document.sha256,
+            r.sample.name if r.name else r.document.name,
+            r.sample.content if r.text else None,
+            len(r.sample.content.encode("utf-8")) if r.text else None,
+        )
+        for r in upgrade.replace
+    ]
+    additions = [
+        (d.id, d.name, d.content, d.size_bytes, json.dumps(d.metadata), d.onboarding_key)
+        for d in (sample_document(sample, state.notebook_id) for sample in upgrade.add)
+    ]
     params = {
         "user_id": user_id,
         "entry_id": entry_id,
@@ -159,18 +207,6 @@ def upgrade_as_read(
         "to_version": upgrade.version,
         "received": json.dumps(upgrade.received),
         "now": now,
-        "copy_ids": [copy.id for copy in copies],
-        "copy_names": [copy.name for copy in copies],
-        "copy_sha256s": [copy.sha256 for copy in copies],
-        "new_names": [r.sample.name if r.name else r.document.name for r in upgrade.replace],
-        "new_contents": [r.sample.content if r.text else None for r in upgrade.replace],
-        "new_sizes": [len(r.sample.content.encode("utf-8")) if r.text else None for r in upgrade.replace],
-        "add_ids": [document.id for document in added],
-        "add_names": [document.name for document in added],
-        "add_contents": [document.content for document in added],
-        "add_sizes": [document.size_bytes for document in added],
-        "add_metadata": [json.dumps(document.metadata) for document in added],
-        "add_keys": [document.onboarding_key for document in added],
         "run_id": run.pk,
         "trigger": run.trigger,
         "run_status": run.status,
@@ -179,9 +215,11 @@ def upgrade_as_read(
         "duration_ms": run.duration_ms,
         "created": json.dumps(run.created),
         "actor_id": actor_id,
+        **_row_params("replacement", replacements),
+        **_row_params("addition", additions),
     }
     own_transaction = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with own_transaction, connection.cursor() as cursor:
-        cursor.execute(_UPGRADE_AS_READ, params)
+        cursor.execute(_statement(len(replacements), len(additions)), params)
         (written,) = cursor.fetchone()
     return run if written else None
