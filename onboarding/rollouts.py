@@ -46,6 +46,7 @@ from onboarding.models import (
     RolloutUser,
     UserOnboarding,
 )
+from onboarding.recording import lock_onboarding_of
 from onboarding.selectors import blueprint_current, blueprint_samples
 from onboarding.steps import Sample, sample_document
 from onboarding.upgrade_statement import StateAsRead, states_as_read, upgrade_as_read
@@ -435,17 +436,20 @@ def _upgrade_as_read(
 
 
 def _lock_and_read(user_id: object) -> UserOnboarding | None:
-    """Take the user's turn (onboarding's lock: ``FOR NO KEY UPDATE`` of their row) and read, in the same
-    statement, their onboarding state; ``None`` when the user, or their onboarding state, is gone."""
-    return _LOCK_AND_READ.filter(pk=user_id).first()
+    """Take the user's turn (onboarding's lock, ``lock_onboarding_of``), then read their onboarding
+    state; ``None`` when the user, or their onboarding state, is gone.
+
+    Two statements: when a statement waits for a row's lock, PostgreSQL reads again only the rows it
+    locks, so a state read in the same statement could be the one from before a run that held the lock
+    committed (and the user would be upgraded twice).
+    """
+    if not lock_onboarding_of(user_id):
+        return None
+    return _STATE.filter(pk=user_id).first()
 
 
-# Built once: assembling a query costs more than running this one. The lock is on the user's row only.
-_LOCK_AND_READ = (
-    UserOnboarding.objects.select_related("user")
-    .select_for_update(no_key=True, of=("user",))
-    .only("status", "blueprint_version", "received", "notebook_id", "user__id")
-)
+# Built once: assembling a query costs more than running this one.
+_STATE = UserOnboarding.objects.only("status", "blueprint_version", "received", "notebook_id")
 
 
 def _write(upgrade: Upgrade, user_id: object, notebook_id: object) -> None:

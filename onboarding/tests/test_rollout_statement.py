@@ -121,15 +121,63 @@ def test_an_edit_committed_while_the_statement_waits_for_the_lock_is_kept(make_u
     assert rollout_progress(rollout).done == 1
 
 
-def wait_for_a_statement_waiting_for_a_lock() -> None:
+@pytest.mark.django_db(transaction=True)
+def test_the_usual_path_reads_the_state_after_the_lock_and_sees_a_run_that_held_it(make_user, monkeypatch):
+    user = make_user()
+    onboard_user(user=user, trigger="login")
+    publish_version_2()
+    rollout = rollout_start(actor=None)
+    # Nothing read up front: every user takes the usual path (as on SQLite).
+    monkeypatch.setattr(rollouts, "states_as_read", lambda user_ids: {})
+    locked, rerun = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def holder() -> None:
+        # An admin's re-run, which brings the user to version 2 while the roll-out waits for its turn.
+        try:
+            with transaction.atomic():
+                lock_onboarding_of(user.pk)
+                locked.set()
+                rerun.wait(timeout=30)
+                onboard_user(user=user, trigger="admin", force=True)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def worker() -> None:
+        try:
+            rollout_run_batch(rollout_id=rollout.pk, ticket=str(rollout.ticket))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=worker)]
+    threads[0].start()
+    assert locked.wait(timeout=30)
+    threads[1].start()
+    wait_for_a_statement_waiting_for_a_lock("FOR NO KEY UPDATE")
+    rerun.set()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert RolloutUser.objects.get(rollout=rollout, user=user).outcome == "skipped"
+    assert not OnboardingRun.objects.filter(user=user, trigger="rollout").exists()
+    assert Document.objects.filter(notebook__owner=user, onboarding_key="release-notes").count() == 1
+
+
+def wait_for_a_statement_waiting_for_a_lock(statement: str = "WITH turn AS") -> None:
     deadline = time.monotonic() + 30
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE '%%WITH turn AS%%' AND pid <> pg_backend_pid()"
+                "AND query LIKE %s AND pid <> pg_backend_pid()",
+                [f"%{statement}%"],
             )
             if cursor.fetchone()[0]:
                 return
             time.sleep(0.05)
-    raise AssertionError("the roll-out's statement never waited for the user's lock")
+    raise AssertionError(f"no statement like {statement!r} waited for a lock")
