@@ -6,6 +6,7 @@ every test must run.
 """
 
 import importlib
+import math
 import os
 
 import pytest
@@ -16,6 +17,7 @@ from django.test import Client
 
 from accounts.models import Space, User
 from accounts.services import space_create_organization, user_create
+from aether.throttling import counter
 from onboarding.blueprints import blueprint_create_version
 from onboarding.defaults import default_blueprint_spec
 from onboarding.models import Blueprint
@@ -52,6 +54,14 @@ def _require_postgres(request):
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _no_throttle_pruning_unasked(monkeypatch):
+    """The throttle deletes expired windows at most once a minute per process, in whichever counted
+    request comes next (``aether.throttling.counter``). Put off in every test, so that the statements
+    a test counts do not depend on where in that minute it runs; the tests of pruning ask for it."""
+    monkeypatch.setattr(counter, "_next_prune", math.inf)
 
 
 @pytest.fixture(autouse=True)

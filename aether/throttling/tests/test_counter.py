@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError, connection, connections
 
 from aether.env import Rate, env_rate
+from aether.throttling import counter
 from aether.throttling.counter import (
     count_request,
     current_window,
@@ -101,6 +102,18 @@ def test_expired_windows_are_pruned_and_current_ones_kept():
     assert list(ThrottleCount.objects.values_list("key", flat=True)) == ["recent"]
 
 
+@pytest.mark.django_db
+def test_a_counted_request_prunes_expired_windows_once_the_interval_has_passed(monkeypatch):
+    hits("old", PER_MINUTE, START)
+    monkeypatch.setattr(counter, "_next_prune", 0.0)  # due
+
+    hits("recent", PER_MINUTE, START + 120.5)  # prunes "old", expired at START + 120
+    hits("old", PER_MINUTE, START)  # counted again from 1, and not pruned: the next prune is a minute off
+
+    assert sorted(ThrottleCount.objects.values_list("key", "hits")) == [("old", 1), ("recent", 1)]
+
+
+@pytest.mark.django_db
 def test_keys_name_the_throttle_and_its_period_and_hash_very_long_clients():
     assert throttle_key("api", Rate(1200, 60), "user:42") == "api/60:user:42"
     long_key = throttle_key("api", Rate(1, 1), "address:" + "x" * 300)
