@@ -4,10 +4,22 @@ logout tokens (back-channel logout).
 Every check is made here, locally, against the issuer's cached JWKS: the signature, an algorithm in
 ``oidc.ALLOWED_ALGORITHMS``, ``exp``/``nbf``, ``iss == OIDC_ISSUER`` and the audience. Any failure
 raises ``InvalidToken`` with a message fit for a 401 or 400 body or a log line.
+
+An API client sends the same access token with every call until it expires, so each process keeps the
+access tokens it verified (``VerifiedAccessTokens``) and checks a token's signature only once. What
+that skips is the part of the check that cannot change while the token lives: its signature and
+algorithm, ``iss`` and ``nbf``. Its ``exp`` is checked at every use, and so is the key: an entry is
+used only while the key that verified it is in the key set this process trusts now. A key the
+provider withdrew stops opening the API in a process as soon as that process fetches the new key
+set, exactly as without the cache (a process fetches it when a token names a key it does not know).
+What is checked after the signature (the token's kind and audience, here; the user being active, in
+the authentication) runs at every call. A refused token is never kept.
 """
 
 import datetime
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +42,10 @@ ID_TOKEN_ONLY_CLAIMS = ("at_hash", "c_hash")
 # too, since many providers send none. Anything else ("id_token+jwt", "logout+jwt"...) is refused.
 ACCESS_TOKEN_HEADER_TYPES = {"jwt", "at+jwt", "application/at+jwt"}
 
+
+# How many verified access tokens a process keeps (the least recently used go first): a few megabytes
+# at most, and more than the clients one process serves within a token's lifetime, as a rule.
+VERIFIED_ACCESS_TOKENS = 4096
 
 # The event that makes a JWT a logout token (Back-Channel Logout 1.0, 2.4).
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -70,10 +86,11 @@ def _signing_key(token: str, *, refresh: bool = False) -> jwt.PyJWK:
 
 def _decode(
     token: str, *, audience: str | None, require: list[str], subject_required: bool = True
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], jwt.PyJWK]:
+    """The token's verified claims and the provider key that verified them."""
     key = _signing_key(token)
     try:
-        return _verified_claims(
+        claims = _verified_claims(
             token, key, audience=audience, require=require, subject_required=subject_required
         )
     except InvalidToken as exc:
@@ -86,9 +103,11 @@ def _decode(
         fresh = _signing_key(token, refresh=True)
         if fresh is key:
             raise
-        return _verified_claims(
+        claims = _verified_claims(
             token, fresh, audience=audience, require=require, subject_required=subject_required
         )
+        return claims, fresh
+    return claims, key
 
 
 def _verified_claims(
@@ -135,7 +154,7 @@ def verify_id_token(token: str, *, nonce: str | None) -> dict[str, Any]:
     Beyond what mozilla-django-oidc checks, the audience and the issuer are verified, and an expired
     token is a clean failure rather than an exception from PyJWT.
     """
-    claims = _decode(token, audience=settings.OIDC_CLIENT_ID, require=["exp", "iat", "iss", "sub", "aud"])
+    claims, _ = _decode(token, audience=settings.OIDC_CLIENT_ID, require=["exp", "iat", "iss", "sub", "aud"])
     if claims.get("nonce") != nonce:
         raise InvalidToken("The ID token's nonce does not match this sign-in.")
     return claims
@@ -151,8 +170,14 @@ def verify_access_token(token: str) -> dict[str, Any]:
     The audience holds when ``aud`` names ``OIDC_CLIENT_ID`` or one of ``OIDC_AUDIENCES``, or when the
     token was issued to this client (``azp``): Keycloak's access tokens say ``aud: account`` and name
     the client in ``azp``.
+
+    The signature of a token this process verified before is not checked again (see the module's
+    docstring); everything else is.
     """
-    claims = _decode(token, audience=None, require=["exp", "iss", "sub"])
+    claims = verified_access_tokens.claims(token)
+    if claims is None:
+        claims, key = _decode(token, audience=None, require=["exp", "iss", "sub"])
+        verified_access_tokens.keep(token, claims, key)
     token_type = claims.get("typ")
     if isinstance(token_type, str) and token_type.lower() in NOT_ACCESS_TOKEN_TYPES:
         raise InvalidToken(f"A {token_type} token is not an access token.")
@@ -174,6 +199,59 @@ def verify_access_token(token: str) -> dict[str, Any]:
     ):
         raise InvalidToken("The token is meant for another audience.")
     return claims
+
+
+class VerifiedAccessTokens:
+    """The access tokens this process verified: their claims and the key that verified them.
+
+    A bounded map, least recently used first out, safe to share between a process's threads.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        # token -> (claims, the key that verified them, the moment the token expires)
+        self._entries: OrderedDict[str, tuple[dict[str, Any], jwt.PyJWK, float]] = OrderedDict()
+
+    def keep(self, token: str, claims: dict[str, Any], key: jwt.PyJWK) -> None:
+        """Remember ``token``, just verified by ``key`` with these ``claims``."""
+        # PyJWT accepts a token until `exp` (an integer, or text that reads as one) plus the leeway.
+        expires = int(claims["exp"]) + LEEWAY_SECONDS
+        with self._lock:
+            self._entries[token] = (dict(claims), key, expires)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def claims(self, token: str) -> dict[str, Any] | None:
+        """A copy of ``token``'s claims if it was verified here, is unexpired and its key still trusted.
+
+        ``None`` when it has to be verified (again): an entry past its ``exp`` or whose key left the
+        key set is dropped, and the full check then refuses the token with the reason.
+        """
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is not None:
+                self._entries.move_to_end(token)
+        if entry is None:
+            return None
+        claims, key, expires = entry
+        if time.time() >= expires or not _trusted(key):
+            with self._lock:
+                self._entries.pop(token, None)
+            return None
+        return dict(claims)
+
+
+def _trusted(key: jwt.PyJWK) -> bool:
+    """Whether ``key`` is in the key set this process holds for ``OIDC_ISSUER`` now.
+
+    A fetch of the key set makes new key objects, so after one every kept token is verified once more.
+    """
+    return any(trusted is key for trusted in oidc.signing_keys())
+
+
+verified_access_tokens = VerifiedAccessTokens(VERIFIED_ACCESS_TOKENS)
 
 
 def _optional_text_claim(claims: dict[str, Any], name: str) -> str | None:
@@ -204,7 +282,7 @@ def verify_logout_token(token: str) -> LogoutToken:
         not isinstance(header_type, str) or header_type.lower() not in LOGOUT_TOKEN_HEADER_TYPES
     ):
         raise InvalidToken(f"A token of type {header_type!r} is not a logout token.")
-    claims = _decode(
+    claims, _ = _decode(
         token,
         audience=settings.OIDC_CLIENT_ID,
         require=["iat", "iss", "aud", "jti"],
