@@ -22,6 +22,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts import oidc, tokens
 from accounts.models import BrowserSession, User
+from accounts.selectors import user_by_sub
 from accounts.services import user_sign_in
 from accounts.sessions import PROVIDER_SID_ATTRIBUTE
 from accounts.signals import user_authenticated
@@ -101,7 +102,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
             return None
         claims = {**payload, **userinfo, **self._access_token_roles(access_token)}
         try:
-            user, created = user_sign_in(claims=claims)
+            user, created = user_sign_in(claims=claims, known=user_by_sub(claims["sub"]))
         except User.DoesNotExist:
             logger.warning("sign-in refused: the user was deleted while signing in")
             return None

@@ -2,10 +2,20 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Membership, Space, User
+
+
+def user_by_sub(sub: str, **annotations: Any) -> User | None:
+    """The user with this ``sub``, with their onboarding state, or ``None``: a sign-in's one lookup.
+
+    The sign-in signal's receiver asks whether the user's onboarding completed: joined here, that
+    answer costs no statement of its own. ``annotations`` are read in the same statement.
+    """
+    return User.objects.select_related("onboarding").annotate(**annotations).filter(sub=sub).first()
 
 
 def personal_space_of(user: User) -> Space | None:

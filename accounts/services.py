@@ -231,17 +231,18 @@ def user_apply_claims(*, user: User, claims: Mapping[str, Any]) -> User:
     return user
 
 
-def user_sign_in(*, claims: Mapping[str, Any]) -> tuple[User, bool]:
+def user_sign_in(*, claims: Mapping[str, Any], known: User | None) -> tuple[User, bool]:
     """The user the verified ``claims`` describe, created on their first sign-in, claims applied.
 
-    Users are matched by ``sub`` only: a new ``sub`` arriving with a known e-mail is a new user and
-    never takes over the existing account. Two first sign-ins of one ``sub`` may race: the loser's
-    ``IntegrityError`` is resolved by reading the winner's row. Returns ``(user, created)``.
+    ``known`` is the user with the claims' ``sub`` as the caller just read them
+    (``selectors.user_by_sub``), or ``None`` when there is none: the caller reads, so that it can
+    read more in the same statement and act on it before anything is written. Users are matched by
+    ``sub`` only: a new ``sub`` arriving with a known e-mail is a new user and never takes over the
+    existing account. Two first sign-ins of one ``sub`` may race: the loser's ``IntegrityError`` is
+    resolved by reading the winner's row. Returns ``(user, created)``.
     """
     sub = claims["sub"]
-    # With the user's onboarding state: the sign-in signal's receiver asks whether it completed, and
-    # joined here that answer costs no statement of its own.
-    user = User.objects.select_related("onboarding").filter(sub=sub).first()
+    user = known
     created = False
     if user is None:
         try:

@@ -21,11 +21,12 @@ not count.
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Subquery
 
 from aether.env import Rate
 from aether.throttling.models import ThrottleCount
@@ -138,6 +139,36 @@ def current_window(*, key: str, rate: Rate, now: float | None = None) -> Window:
         )
     )
     return Window(rate, number, counts.get(number, 0), counts.get(number - 1, 0), elapsed)
+
+
+@dataclass(frozen=True)
+class WindowReading:
+    """A read of ``key``'s current and previous windows made inside another statement: no round trip
+    of its own.
+
+    ``annotations()`` go on that statement's queryset; ``window(row)`` takes them back from a row it
+    answered. Both place the window at the same moment, ``now``.
+    """
+
+    key: str
+    rate: Rate
+    now: float = field(default_factory=time.time)
+
+    def annotations(self) -> dict[str, Subquery]:
+        number, _, _ = _position(self.rate, self.now)
+        return {
+            "throttle_hits": _hits_in(self.key, number),
+            "throttle_previous_hits": _hits_in(self.key, number - 1),
+        }
+
+    def window(self, row: Any) -> Window:
+        number, elapsed, _ = _position(self.rate, self.now)
+        return Window(self.rate, number, row.throttle_hits or 0, row.throttle_previous_hits or 0, elapsed)
+
+
+def _hits_in(key: str, number: int) -> Subquery:
+    # At most one row (the primary key); none reads as NULL.
+    return Subquery(ThrottleCount.objects.filter(key=key, window_number=number).values("hits"))
 
 
 def prune_expired(now: float | None = None) -> int:

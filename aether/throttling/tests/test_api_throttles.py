@@ -4,8 +4,10 @@ Across processes and replicas: ``test_throttles_gunicorn.py``.
 """
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from aether.env import Rate
 from aether.tests.api_fixtures import bearer_client
 
@@ -78,24 +80,53 @@ def test_behind_a_trusted_proxy_the_address_it_appends_is_the_client(settings):
     assert other.status_code == 200
 
 
-def test_an_address_sending_bad_tokens_is_refused_before_its_tokens_are_read(settings, keycloak_issuer, ada):
+BAD_TOKENS = {
+    # Refused before it is checked: checking it would cost the provider a userinfo call.
+    "opaque": lambda issuer: "not-a-token-at-all",
+    # Checked locally; the address's failures are read along with the user, or counted as one more.
+    "JWT": lambda issuer: issuer.sign(
+        issuer.claims("intruder"), key=rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_TOKENS)
+def test_an_address_sending_bad_tokens_is_refused_whatever_it_sends(settings, keycloak_issuer, ada, kind):
     settings.AUTH_FAILURE_THROTTLE = Rate(2, A_DAY)
     bad = APIClient()
-    bad.credentials(HTTP_AUTHORIZATION="Bearer not-a-token-at-all")
+    bad.credentials(HTTP_AUTHORIZATION=f"Bearer {BAD_TOKENS[kind](keycloak_issuer)}")
     good = bearer_client(ada, keycloak_issuer)
 
     failures = [bad.get(ME, REMOTE_ADDR="192.0.2.66") for _ in range(2)]
     refused = bad.get(ME, REMOTE_ADDR="192.0.2.66")
+    again = bad.get(ME, REMOTE_ADDR="192.0.2.66")
     good_from_there = good.get(ME, REMOTE_ADDR="192.0.2.66")
 
     assert [answer.status_code for answer in failures] == [401, 401]
-    assert assert_throttled(refused) > 0
+    wait = assert_throttled(refused)
+    assert 0 < wait <= A_DAY
     assert "failed authentications" in refused.json()["detail"]
+    # A refusal is not a failure counted: the wait does not grow (a second may tick away meanwhile).
+    assert wait - 1 <= assert_throttled(again) <= wait
     # Even a good token: the answer must not tell a guessed token from a bad one.
-    assert_throttled(good_from_there)
+    assert wait - 1 <= assert_throttled(good_from_there) <= wait
     assert good.get(ME, REMOTE_ADDR="192.0.2.67").status_code == 200
     # Successes are not failures: many good tokens from one address are never refused this way.
     assert [good.get(ME, REMOTE_ADDR="192.0.2.68").status_code for _ in range(4)] == [200] * 4
+
+
+def test_a_new_users_first_token_from_a_failing_address_creates_nobody(settings, keycloak_issuer):
+    settings.AUTH_FAILURE_THROTTLE = Rate(1, A_DAY)
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION=f"Bearer {BAD_TOKENS['JWT'](keycloak_issuer)}")
+    assert bad.get(ME, REMOTE_ADDR="192.0.2.69").status_code == 401
+    newcomer = APIClient()
+    newcomer.credentials(HTTP_AUTHORIZATION=f"Bearer {keycloak_issuer.access_token('newcomer')}")
+
+    assert_throttled(newcomer.get(ME, REMOTE_ADDR="192.0.2.69"))
+
+    assert not User.objects.filter(sub="newcomer").exists()
+    assert newcomer.get(ME, REMOTE_ADDR="192.0.2.70").status_code == 200
 
 
 def test_the_schema_documents_the_429_answer(client):
