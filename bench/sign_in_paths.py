@@ -126,6 +126,7 @@ def bearer_rows(url: str, sizes: Sizes) -> list[Row]:
         session_statements, _ = statements(lambda: me(sessions[sub]))
 
         jwt_ms, session_ms = [], []
+        cpu_ms = {"jwt": 0.0, "session": 0.0}
         for number in range(sizes.warm_up + sizes.returning_rounds):
             sub = subs[number % len(subs)]
             calls = [
@@ -135,9 +136,11 @@ def bearer_rows(url: str, sizes: Sizes) -> list[Row]:
             if number % 2:
                 calls.reverse()
             for name, call in calls:
+                cpu_started = time.process_time()
                 elapsed, _ = timed(call)
                 if number >= sizes.warm_up:
                     (jwt_ms if name == "jwt" else session_ms).append(elapsed)
+                    cpu_ms[name] += (time.process_time() - cpu_started) * 1000
 
         # First calls of new subs, in turns with a returning call and a floor onboarding.
         floor = Floor(url, blueprint_values(blueprint_current()))
@@ -179,6 +182,11 @@ def bearer_rows(url: str, sizes: Sizes) -> list[Row]:
             jwt_statements <= session_statements + EXTRA_STATEMENTS,
         ),
         info("returning call median, JWT / session", f"{jwt:.2f} / {session:.2f} ms"),
+        info(
+            "CPU per returning call (this process), JWT / session",
+            f"{cpu_ms['jwt'] / sizes.returning_rounds:.2f} / "
+            f"{cpu_ms['session'] / sizes.returning_rounds:.2f} ms",
+        ),
         at_most("returning call, JWT / session", jwt / session, RATIO_TARGET, "x", digits=2),
         info("statements, first bearer call of a new sub", str(first_statements)),
         info(
