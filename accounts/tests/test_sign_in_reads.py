@@ -51,7 +51,7 @@ def test_a_bearer_call_reads_its_addresss_failures_with_the_user_one_statement_u
     session_statements = sql_of(lambda: client.get(ME))
 
     user_rows = [sql for sql in bearer_statements if sql.startswith('SELECT "accounts_user"."password"')]
-    assert len(user_rows) == 1 and '"throttling_throttlecount"' in user_rows[0], bearer_statements
+    assert len(user_rows) == 1 and "throttling_throttlecount" in user_rows[0], bearer_statements
     assert not [sql for sql in bearer_statements if sql.startswith('SELECT "throttling_throttlecount"')]
     assert len(bearer_statements) == len(session_statements) - 1, (bearer_statements, session_statements)
 

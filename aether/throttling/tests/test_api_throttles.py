@@ -104,7 +104,7 @@ def test_an_address_sending_bad_tokens_is_refused_whatever_it_sends(settings, ke
 
     assert [answer.status_code for answer in failures] == [401, 401]
     wait = assert_throttled(refused)
-    assert 0 < wait <= A_DAY
+    assert 0 < wait <= 2 * A_DAY
     assert "failed authentications" in refused.json()["detail"]
     # A refusal is not a failure counted: the wait does not grow (a second may tick away meanwhile).
     assert wait - 1 <= assert_throttled(again) <= wait
