@@ -76,23 +76,19 @@ def test_a_user_re_run_to_version_2_after_the_batch_read_is_skipped(on_version_1
     assert welcome_of(user).name == "My welcome.txt"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_edit_committed_while_the_statement_waits_for_the_lock_is_kept(make_user):
-    user = make_user()
-    onboard_user(user=user, trigger="login")
-    publish_version_2()
-    rollout = rollout_start(actor=None)
-    locked, edit = threading.Event(), threading.Event()
+def batch_while_the_lock_is_held(user, rollout, change, statement: str) -> None:
+    """Run a batch of ``rollout`` while another transaction holds onboarding's lock on ``user``; once the
+    batch's ``statement`` waits for that lock, make ``change`` in the holding transaction and commit."""
+    locked, go = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     def holder() -> None:
-        # A sign-in or re-run of the user's, holding onboarding's lock while the user edits their copy.
         try:
             with transaction.atomic():
                 lock_onboarding_of(user.pk)
                 locked.set()
-                edit.wait(timeout=30)
-                Document.objects.filter(pk=welcome_of(user).pk).update(content=EDITED)
+                go.wait(timeout=30)
+                change()
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -110,12 +106,28 @@ def test_an_edit_committed_while_the_statement_waits_for_the_lock_is_kept(make_u
     threads[0].start()
     assert locked.wait(timeout=30)
     threads[1].start()
-    wait_for_a_statement_waiting_for_a_lock()
-    edit.set()
+    wait_for_a_statement_waiting_for_a_lock(statement)
+    go.set()
     for thread in threads:
         thread.join(timeout=60)
-
     assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_committed_while_the_statement_waits_for_the_lock_is_kept(make_user):
+    user = make_user()
+    onboard_user(user=user, trigger="login")
+    publish_version_2()
+    rollout = rollout_start(actor=None)
+
+    # A sign-in or re-run of the user's, holding onboarding's lock while the user edits their copy.
+    batch_while_the_lock_is_held(
+        user,
+        rollout,
+        lambda: Document.objects.filter(pk=welcome_of(user).pk).update(content=EDITED),
+        "WITH turn AS",
+    )
+
     assert welcome_of(user).content == EDITED
     assert UserOnboarding.objects.get(user=user).blueprint_version == 2
     assert rollout_progress(rollout).done == 1
@@ -129,46 +141,18 @@ def test_the_usual_path_reads_the_state_after_the_lock_and_sees_a_run_that_held_
     rollout = rollout_start(actor=None)
     # Nothing read up front: every user takes the usual path (as on SQLite).
     monkeypatch.setattr(rollouts, "states_as_read", lambda user_ids: {})
-    locked, rerun = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
 
-    def holder() -> None:
-        # An admin's re-run, which brings the user to version 2 while the roll-out waits for its turn.
-        try:
-            with transaction.atomic():
-                lock_onboarding_of(user.pk)
-                locked.set()
-                rerun.wait(timeout=30)
-                onboard_user(user=user, trigger="admin", force=True)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    # An admin's re-run, which brings the user to version 2 while the roll-out waits for its turn.
+    batch_while_the_lock_is_held(
+        user, rollout, lambda: onboard_user(user=user, trigger="admin", force=True), "FOR NO KEY UPDATE"
+    )
 
-    def worker() -> None:
-        try:
-            rollout_run_batch(rollout_id=rollout.pk, ticket=str(rollout.ticket))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=holder), threading.Thread(target=worker)]
-    threads[0].start()
-    assert locked.wait(timeout=30)
-    threads[1].start()
-    wait_for_a_statement_waiting_for_a_lock("FOR NO KEY UPDATE")
-    rerun.set()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert not errors, errors
     assert RolloutUser.objects.get(rollout=rollout, user=user).outcome == "skipped"
     assert not OnboardingRun.objects.filter(user=user, trigger="rollout").exists()
     assert Document.objects.filter(notebook__owner=user, onboarding_key="release-notes").count() == 1
 
 
-def wait_for_a_statement_waiting_for_a_lock(statement: str = "WITH turn AS") -> None:
+def wait_for_a_statement_waiting_for_a_lock(statement: str) -> None:
     deadline = time.monotonic() + 30
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
